@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# The front door. Meson does the build underneath.
+#   make          build (build/gpu-server/gpu-server, build/zone-client/zone-client)
+#   make check    install missing Debian packages (as root), build, run every test
+#   make demo     one guest, one zone, a headless client
+#   make bench    latency benchmark
+BUILD ?= build
+SAN_BUILD ?= build-san
+FUZZ_BUILD ?= build-fuzz
+MESON ?= meson
+
+.PHONY: all deps build check check-unit check-san check-fuzz demo bench clean
+
+all: build
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD)
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(SAN_BUILD)/build.ninja:
+	$(MESON) setup -Db_sanitize=address,undefined -Db_lundef=false $(SAN_BUILD)
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang $(MESON) setup -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false $(FUZZ_BUILD)
+
+# Everything: unit + e2e in the normal build, unit again under ASan+UBSan,
+# every fuzz target for a short libFuzzer run. Ends with "N passed, N failed, N skipped".
+check: deps
+	@tests/run-all
+
+demo: deps build
+	@tools/demo
+
+bench: deps build
+	@tests/bench/run
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

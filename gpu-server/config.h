@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GS_CONFIG_H
+#define GS_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compositor/compositor.h"
+
+/* gpu-server's configuration: an INI file in the style of weston.ini (see
+ * docs/config.md). Parsing is strict: an unknown section or key, a bad value,
+ * or a layer naming an unknown guest is an error with the line number. */
+
+#define GS_MAX_GUESTS 16
+#define GS_MAX_ZONES 16
+#define GS_NAME_MAX 64
+
+struct gs_guest_config {
+	char name[GS_NAME_MAX];
+	char vhost_user[PATH_MAX];  /* socket path gpu-server listens on */
+	uint64_t quota_bytes;       /* host memory bound for its resources */
+};
+
+struct gs_zone_config {
+	char name[GS_NAME_MAX];
+	uint32_t width, height, refresh_hz;
+	uint32_t mtu;
+	unsigned n_layers;
+	struct comp_layer_config layers[COMP_MAX_LAYERS]; /* .guest indexes guests[] */
+};
+
+struct gs_config {
+	char control[128];          /* ADDR:PORT of the TCP control listener */
+	unsigned n_guests;
+	struct gs_guest_config guests[GS_MAX_GUESTS];
+	unsigned n_zones;
+	struct gs_zone_config zones[GS_MAX_ZONES];
+};
+
+/* Parse a file / a string. On error returns a negative errno and writes a
+ * one-line message ("FILE:LINE: ...") into err. */
+int gs_config_load(struct gs_config *cfg, const char *path, char *err, size_t err_len);
+int gs_config_parse(struct gs_config *cfg, const char *text, char *err, size_t err_len);
+
+/* Value parsers, exposed for tests. Return 0 or -EINVAL. */
+int gs_parse_mode(const char *s, uint32_t *w, uint32_t *h, uint32_t *hz);
+int gs_parse_layer(const char *s, char *guest, size_t guest_len, unsigned *scanout,
+	int32_t *x, int32_t *y, uint32_t *w, uint32_t *h);
+
+#endif

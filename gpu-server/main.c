@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* gpu-server: the virtio-gpu device backend for every guest, the zone
+ * compositor and the zone streams, on one single-threaded event loop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "compositor/compositor.h"
+#include "config.h"
+#include "control.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "virtio-gpu/gpu.h"
+#include "virtio-gpu/vhost-user.h"
+
+struct server;
+
+struct guest {
+	struct server *server;
+	unsigned index;
+	const struct gs_guest_config *config;
+	struct vgpu_device *dev;
+	struct vgpu_vhost_user *vu;
+};
+
+struct server {
+	struct gs_config config;
+	struct zl_loop *loop;
+	struct guest guests[GS_MAX_GUESTS];
+	struct comp_zone *zones[GS_MAX_ZONES];
+	struct gs_control *control;
+	struct zl_source *signal_src;
+	int signal_fd;
+};
+
+/* A zone changed: hand its new damage to the transport right away (latency
+ * is the product: no batching timer on the frame path). */
+static void zone_flush(struct server *s, unsigned zi)
+{
+	pixman_region32_t damage;
+	pixman_region32_init(&damage);
+	uint64_t t_flush;
+	if (comp_zone_take_damage(s->zones[zi], &damage, &t_flush)) {
+		gs_control_zone_frame(s->control, zi, &damage, t_flush);
+	}
+	pixman_region32_fini(&damage);
+}
+
+static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
+{
+	struct guest *g = data;
+	struct server *s = g->server;
+	for (unsigned zi = 0; zi < s->config.n_zones; zi++) {
+		if (comp_zone_scanout_update(s->zones[zi], g->index, u)) {
+			zone_flush(s, zi);
+		}
+	}
+}
+
+static void on_cursor_update(void *data, unsigned scanout, pixman_image_t *image,
+	uint32_t hot_x, uint32_t hot_y, uint32_t x, uint32_t y)
+{
+	struct guest *g = data;
+	struct server *s = g->server;
+	for (unsigned zi = 0; zi < s->config.n_zones; zi++) {
+		if (comp_zone_cursor_update(s->zones[zi], g->index, scanout, image, hot_x, hot_y,
+			x, y)) {
+			zone_flush(s, zi);
+		}
+	}
+}
+
+static void on_cursor_move(void *data, unsigned scanout, uint32_t x, uint32_t y)
+{
+	struct guest *g = data;
+	struct server *s = g->server;
+	for (unsigned zi = 0; zi < s->config.n_zones; zi++) {
+		if (comp_zone_cursor_move(s->zones[zi], g->index, scanout, x, y)) {
+			zone_flush(s, zi);
+		}
+	}
+}
+
+static const struct vgpu_listener device_listener = {
+	.scanout_update = on_scanout_update,
+	.cursor_update = on_cursor_update,
+	.cursor_move = on_cursor_move,
+};
+
+static void on_guest_connected(void *data)
+{
+	struct guest *g = data;
+	zl_info("guest %s: frontend connected", g->config->name);
+}
+
+static void on_guest_disconnected(void *data)
+{
+	struct guest *g = data;
+	zl_info("guest %s: frontend disconnected; its resources are gone", g->config->name);
+}
+
+static const struct vgpu_vhost_user_listener vu_listener = {
+	.connected = on_guest_connected,
+	.disconnected = on_guest_disconnected,
+};
+
+static void on_client_joined(void *data, unsigned zi)
+{
+	struct server *s = data;
+	zl_info("zone %s: client joined", s->config.zones[zi].name);
+}
+
+static void on_client_left(void *data, unsigned zi)
+{
+	struct server *s = data;
+	zl_info("zone %s: client left", s->config.zones[zi].name);
+}
+
+static const struct gs_control_listener control_listener = {
+	.client_joined = on_client_joined,
+	.client_left = on_client_left,
+};
+
+static void on_signal(void *data, int fd, uint32_t events)
+{
+	struct server *s = data;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		zl_info("signal %u: shutting down", si.ssi_signo);
+	}
+	zl_loop_quit(s->loop);
+}
+
+/* The scanouts a guest offers are the layers that show them: the first layer
+ * showing (guest, scanout) sets the mode the guest is offered; other layers
+ * showing it scale. */
+static void guest_device_config(const struct gs_config *cfg, unsigned gi,
+	struct vgpu_device_config *dc)
+{
+	memset(dc, 0, sizeof(*dc));
+	dc->name = cfg->guests[gi].name;
+	dc->quota_bytes = cfg->guests[gi].quota_bytes;
+	dc->num_scanouts = 1;
+	for (unsigned zi = 0; zi < cfg->n_zones; zi++) {
+		const struct gs_zone_config *z = &cfg->zones[zi];
+		for (unsigned li = 0; li < z->n_layers; li++) {
+			const struct comp_layer_config *l = &z->layers[li];
+			if (l->guest != gi) {
+				continue;
+			}
+			struct vgpu_scanout_config *sc = &dc->scanouts[l->scanout];
+			if (!sc->enabled) {
+				sc->width = l->width;
+				sc->height = l->height;
+				sc->refresh_hz = z->refresh_hz;
+				/* Connected from the start: stock QEMU's vhost-user-gpu
+				 * drops backend config-change notifications, so a guest
+				 * could never learn of a later connect (docs/design.md). */
+				sc->enabled = true;
+			} else if (sc->width != l->width || sc->height != l->height) {
+				zl_info("guest %s scanout %u: zone %s shows it at %ux%u, scaled from %ux%u",
+					dc->name, l->scanout, z->name, l->width, l->height,
+					sc->width, sc->height);
+			}
+			if (l->scanout + 1 > dc->num_scanouts) {
+				dc->num_scanouts = l->scanout + 1;
+			}
+		}
+	}
+}
+
+static int server_init(struct server *s)
+{
+	struct gs_config *cfg = &s->config;
+	s->signal_fd = -1;
+	s->loop = zl_loop_create();
+	if (!s->loop) {
+		return -ENOMEM;
+	}
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (s->signal_fd < 0) {
+		zl_log_errno(ZL_ERROR, "signalfd");
+		return -errno;
+	}
+	s->signal_src = zl_loop_add_fd(s->loop, s->signal_fd, EPOLLIN, on_signal, s);
+
+	struct gs_zone_desc zone_desc[GS_MAX_ZONES];
+	for (unsigned zi = 0; zi < cfg->n_zones; zi++) {
+		const struct gs_zone_config *z = &cfg->zones[zi];
+		struct comp_zone_config cz = {
+			.name = z->name,
+			.width = z->width,
+			.height = z->height,
+			.refresh_hz = z->refresh_hz,
+			.n_layers = z->n_layers,
+		};
+		memcpy(cz.layers, z->layers, sizeof(cz.layers));
+		s->zones[zi] = comp_zone_create(&cz);
+		if (!s->zones[zi]) {
+			zl_err("zone %s: cannot create its %ux%u frame", z->name, z->width, z->height);
+			return -ENOMEM;
+		}
+		zone_desc[zi] = (struct gs_zone_desc){
+			.name = z->name,
+			.width = z->width,
+			.height = z->height,
+			.refresh_hz = z->refresh_hz,
+			.mtu = z->mtu,
+			.image = comp_zone_image(s->zones[zi]),
+		};
+	}
+
+	s->control = gs_control_create(s->loop, cfg->control, zone_desc, cfg->n_zones,
+		&control_listener, s);
+	if (!s->control) {
+		zl_err("control listener %s: cannot start", cfg->control);
+		return -EADDRNOTAVAIL;
+	}
+
+	for (unsigned gi = 0; gi < cfg->n_guests; gi++) {
+		struct guest *g = &s->guests[gi];
+		g->server = s;
+		g->index = gi;
+		g->config = &cfg->guests[gi];
+		struct vgpu_device_config dc;
+		guest_device_config(cfg, gi, &dc);
+		g->dev = vgpu_device_create(&dc, &device_listener, g);
+		if (!g->dev) {
+			zl_err("guest %s: cannot create its device", g->config->name);
+			return -ENOMEM;
+		}
+		g->vu = vgpu_vhost_user_create(s->loop, g->config->vhost_user, g->dev, &vu_listener, g);
+		if (!g->vu) {
+			zl_err("guest %s: cannot listen on %s", g->config->name, g->config->vhost_user);
+			return -EADDRNOTAVAIL;
+		}
+		zl_info("guest %s: vhost-user-gpu on %s (%u scanout%s)", g->config->name,
+			g->config->vhost_user, dc.num_scanouts, dc.num_scanouts > 1 ? "s" : "");
+	}
+	return 0;
+}
+
+static void server_finish(struct server *s)
+{
+	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
+		vgpu_vhost_user_destroy(s->guests[gi].vu);
+		vgpu_device_destroy(s->guests[gi].dev);
+	}
+	gs_control_destroy(s->control);
+	for (unsigned zi = 0; zi < GS_MAX_ZONES; zi++) {
+		comp_zone_destroy(s->zones[zi]);
+	}
+	zl_source_remove(s->signal_src);
+	if (s->signal_fd >= 0) {
+		close(s->signal_fd);
+	}
+	zl_loop_destroy(s->loop);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: gpu-server -c CONFIG.ini [-v]\n"
+		"  -c, --config FILE   zones, guests and server settings (docs/config.md)\n"
+		"  -v, --verbose       debug logging (ZONAL_DEBUG=vhost,gpu,comp,xport for more)\n"
+		"  -h, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config_path = NULL;
+	enum zl_log_level level = ZL_INFO;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'v':
+			level = ZL_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	zl_log_init(level);
+
+	struct server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return 1;
+	}
+	char err[512];
+	if (gs_config_load(&s->config, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "gpu-server: %s\n", err);
+		free(s);
+		return 1;
+	}
+	int ret = server_init(s);
+	if (ret == 0) {
+		zl_info("gpu-server ready: %u guest(s), %u zone(s), control on %s",
+			s->config.n_guests, s->config.n_zones, s->config.control);
+		ret = zl_loop_run(s->loop);
+	}
+	server_finish(s);
+	free(s);
+	return ret < 0 ? 1 : 0;
+}

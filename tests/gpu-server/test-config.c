@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gpu-server/config.h"
+
+static void test_architecture_example(void **state)
+{
+	static const char ini[] =
+		"[server]\n"
+		"control=127.0.0.1:7300          ; TCP control listener\n"
+		"\n"
+		"[guest cluster]\n"
+		"vhost-user=/run/zonal/cluster.sock   ; QEMU: -device vhost-user-gpu-pci\n"
+		"\n"
+		"[zone cockpit]\n"
+		"mode=1920x720@60\n"
+		"layer=cluster:0 0,0 1280x720    ; GUEST:SCANOUT X,Y WxH\n"
+		"layer=ivi:0 1280,0 640x720      ; later layers are on top\n"
+		"codec=tiles\n"
+		"\n"
+		"[guest ivi]\n"
+		"vhost-user=/run/zonal/ivi.sock\n"
+		"quota-mb=64\n"
+		"\n"
+		"[zone rear-left]\n"
+		"mode=1280x800\n"
+		"layer=ivi:1 0,0 1280x800\n"
+		"mtu=9000\n";
+	struct gs_config cfg;
+	char err[256] = "";
+	assert_int_equal(gs_config_parse(&cfg, ini, err, sizeof(err)), 0);
+	assert_string_equal(cfg.control, "127.0.0.1:7300");
+	assert_int_equal(cfg.n_guests, 2);
+	assert_string_equal(cfg.guests[0].name, "cluster");
+	assert_string_equal(cfg.guests[0].vhost_user, "/run/zonal/cluster.sock");
+	assert_int_equal(cfg.guests[1].quota_bytes, 64ull << 20);
+	assert_int_equal(cfg.n_zones, 2);
+	const struct gs_zone_config *z = &cfg.zones[0];
+	assert_string_equal(z->name, "cockpit");
+	assert_int_equal(z->width, 1920);
+	assert_int_equal(z->height, 720);
+	assert_int_equal(z->refresh_hz, 60);
+	assert_int_equal(z->mtu, 1500);
+	assert_int_equal(z->n_layers, 2);
+	assert_int_equal(z->layers[1].guest, 1); /* ivi, declared after the zone */
+	assert_int_equal(z->layers[1].x, 1280);
+	assert_int_equal(z->layers[1].width, 640);
+	assert_int_equal(cfg.zones[1].refresh_hz, 60);
+	assert_int_equal(cfg.zones[1].layers[0].scanout, 1);
+	assert_int_equal(cfg.zones[1].mtu, 9000);
+}
+
+static void expect_error(const char *ini, const char *needle)
+{
+	struct gs_config cfg;
+	char err[256] = "";
+	assert_true(gs_config_parse(&cfg, ini, err, sizeof(err)) < 0);
+	if (!strstr(err, needle)) {
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	}
+}
+
+static void test_errors(void **state)
+{
+	const char *guest = "[guest a]\nvhost-user=/tmp/a\n";
+	char buf[512];
+	expect_error("[bogus]\nx=1\n", "line 2: unknown section");
+	expect_error("[server]\nfoo=1\n", "unknown key 'foo'");
+	expect_error("[guest a]\n", "no [zone");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=0x720\nlayer=a:0 0,0 1x1\n", guest);
+	expect_error(buf, "line 4: mode=0x720");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\nlayer=b:0 0,0 10x10\n", guest);
+	expect_error(buf, "line 5: layer names unknown guest 'b'");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\nlayer=a:16 0,0 10x10\n", guest);
+	expect_error(buf, "scanout 0..15");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\nlayer=a:0 0,0 0x10\n", guest);
+	expect_error(buf, "layer=");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\n", guest);
+	expect_error(buf, "has no layer");
+	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\nlayer=a:0 0,0 1x1\nmtu=100\n", guest);
+	expect_error(buf, "mtu=100");
+	expect_error("[guest a]\nquota-mb=1\n[zone z]\nmode=1x1\nlayer=a:0 0,0 1x1\n",
+		"no vhost-user");
+	expect_error("[guest a b]\nvhost-user=x\n", "bad name");
+}
+
+static void test_value_parsers(void **state)
+{
+	uint32_t w, h, hz;
+	assert_int_equal(gs_parse_mode("1600x600@30", &w, &h, &hz), 0);
+	assert_int_equal(w, 1600);
+	assert_int_equal(hz, 30);
+	assert_int_equal(gs_parse_mode("99999999999999999999x1", &w, &h, &hz), -EINVAL);
+	assert_int_equal(gs_parse_mode("16385x1", &w, &h, &hz), -EINVAL);
+	assert_int_equal(gs_parse_mode("10x10@", &w, &h, &hz), -EINVAL);
+	assert_int_equal(gs_parse_mode("10x10junk", &w, &h, &hz), -EINVAL);
+	char g[8];
+	unsigned sc;
+	int32_t x, y;
+	assert_int_equal(gs_parse_layer("g:3 -5,7 10x20", g, sizeof(g), &sc, &x, &y, &w, &h), 0);
+	assert_string_equal(g, "g");
+	assert_int_equal(sc, 3);
+	assert_int_equal(x, -5);
+	assert_int_equal(y, 7);
+	assert_int_equal(h, 20);
+	assert_int_equal(gs_parse_layer("toolongname:0 0,0 1x1", g, sizeof(g), &sc, &x, &y, &w, &h),
+		-EINVAL);
+	assert_int_equal(gs_parse_layer(":0 0,0 1x1", g, sizeof(g), &sc, &x, &y, &w, &h), -EINVAL);
+	assert_int_equal(gs_parse_layer("g:0 0 1x1", g, sizeof(g), &sc, &x, &y, &w, &h), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_architecture_example),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_value_parsers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VGPU_GPU_H
+#define VGPU_GPU_H
+
+#include <linux/virtio_gpu.h>
+#include <pixman.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "guest-mem.h"
+
+/* The virtio-gpu device model of one guest: command decode and validation,
+ * resources, scanouts, cursor. It knows nothing of sockets or virtqueues: the
+ * vhost-user layer hands it one request at a time as host iovecs (already
+ * bounds-checked against guest RAM) and it writes the response. Everything in
+ * a request is hostile and validated before use; a bad request gets the
+ * spec's error response and the device keeps serving. */
+
+#define VGPU_MAX_SCANOUTS 16
+#define VGPU_MAX_BACKING_ENTRIES 16384
+#define VGPU_DEFAULT_QUOTA (256ull << 20)
+
+struct vgpu_device;
+
+struct vgpu_scanout_config {
+	uint32_t width, height; /* the mode offered: the layer's size */
+	uint32_t refresh_hz;    /* for EDID; 0 means 60 */
+	bool enabled;           /* connector connected */
+};
+
+struct vgpu_device_config {
+	const char *name;       /* guest name, for logs */
+	unsigned num_scanouts;  /* 1..16 */
+	struct vgpu_scanout_config scanouts[VGPU_MAX_SCANOUTS];
+	uint64_t quota_bytes;   /* bound on host memory for resources; 0: default */
+};
+
+struct vgpu_scanout_update {
+	unsigned scanout_id;
+	/* The resource's host copy. NULL: the scanout was disabled. Borrowed for
+	 * the duration of the callback; pixman_image_ref() it to keep it. */
+	pixman_image_t *image;
+	/* The scanout's rectangle within the resource (the guest's mode). */
+	uint32_t src_x, src_y, src_w, src_h;
+	/* Damage in resource coordinates, clipped to the scanout rectangle. */
+	const pixman_box32_t *damage;
+	int n_damage;
+	uint64_t t_flush_ns;    /* CLOCK_MONOTONIC when the flush was read */
+};
+
+struct vgpu_listener {
+	/* SET_SCANOUT (full damage), RESOURCE_FLUSH (damage), disable (image NULL). */
+	void (*scanout_update)(void *data, const struct vgpu_scanout_update *u);
+	/* UPDATE_CURSOR: image is 64x64 a8r8g8b8 (borrowed) or NULL to hide. */
+	void (*cursor_update)(void *data, unsigned scanout_id, pixman_image_t *image,
+		uint32_t hot_x, uint32_t hot_y, uint32_t x, uint32_t y);
+	/* MOVE_CURSOR. */
+	void (*cursor_move)(void *data, unsigned scanout_id, uint32_t x, uint32_t y);
+};
+
+struct vgpu_device *vgpu_device_create(const struct vgpu_device_config *config,
+	const struct vgpu_listener *listener, void *data);
+/* Accepts NULL. */
+void vgpu_device_destroy(struct vgpu_device *dev);
+
+/* Feature bits the device offers (VIRTIO_GPU_F_EDID, ...), not transport bits. */
+uint64_t vgpu_device_features(const struct vgpu_device *dev);
+void vgpu_device_set_features(struct vgpu_device *dev, uint64_t acked);
+
+/* Guest RAM; borrowed, may be NULL (then every backing access fails). The
+ * table may change between requests; the device re-translates. */
+void vgpu_device_set_mem(struct vgpu_device *dev, const struct vgpu_mem *mem);
+
+/* Processes one controlq request: req are the driver-written buffers, resp the
+ * device-writable ones. Returns the number of bytes written to resp (0 if resp
+ * is too short to hold even a header). t_read_ns stamps RESOURCE_FLUSH. */
+size_t vgpu_device_process_ctrl(struct vgpu_device *dev,
+	const struct iovec *req, unsigned n_req,
+	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns);
+/* Same for the cursorq (UPDATE_CURSOR, MOVE_CURSOR); cursor requests have no
+ * response body but a fence flag is honoured if a response buffer exists. */
+size_t vgpu_device_process_cursor(struct vgpu_device *dev,
+	const struct iovec *req, unsigned n_req,
+	const struct iovec *resp, unsigned n_resp);
+
+/* Device reset or guest disconnect: destroy every resource, disable every
+ * scanout (listener sees image NULL), forget features. */
+void vgpu_device_reset(struct vgpu_device *dev);
+
+/* virtio_gpu_config as the device sees it (events_read, num_scanouts, ...). */
+void vgpu_device_get_config(const struct vgpu_device *dev, struct virtio_gpu_config *cfg);
+/* Driver wrote events_clear. */
+void vgpu_device_clear_events(struct vgpu_device *dev, uint32_t events_clear);
+/* A zone client came or went: sets the connector state the guest sees and
+ * raises VIRTIO_GPU_EVENT_DISPLAY. Returns true if the state changed. */
+bool vgpu_device_set_scanout_enabled(struct vgpu_device *dev, unsigned scanout_id, bool enabled);
+
+/* Host bytes held by resources now (for the quota and for stats). */
+uint64_t vgpu_device_memory_used(const struct vgpu_device *dev);
+
+/* Fill a 128-byte-per-block EDID for width x height @ refresh_hz into buf.
+ * Returns its size (128 or 256) or a negative errno. */
+int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
+	uint32_t refresh_hz, const char *name);
+
+/* virtio-gpu format → pixman format (0 if the format is not one the spec lists). */
+pixman_format_code_t vgpu_format_to_pixman(uint32_t virtio_format);
+
+#endif
