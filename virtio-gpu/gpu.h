@@ -60,9 +60,12 @@ struct vgpu_listener {
 	void (*cursor_move)(void *data, unsigned scanout_id, uint32_t x, uint32_t y);
 };
 
+/* NULL if num_scanouts is not 1..16. The config and listener are copied;
+ * listener may be NULL, as may any of its callbacks. */
 struct vgpu_device *vgpu_device_create(const struct vgpu_device_config *config,
 	const struct vgpu_listener *listener, void *data);
-/* Accepts NULL. */
+/* Accepts NULL. Does not call the listener; images it still holds stay valid
+ * until it unrefs them. */
 void vgpu_device_destroy(struct vgpu_device *dev);
 
 /* Feature bits the device offers (VIRTIO_GPU_F_EDID, ...), not transport bits. */
@@ -75,12 +78,19 @@ void vgpu_device_set_mem(struct vgpu_device *dev, const struct vgpu_mem *mem);
 
 /* Processes one controlq request: req are the driver-written buffers, resp the
  * device-writable ones. Returns the number of bytes written to resp (0 if resp
- * is too short to hold even a header). t_read_ns stamps RESOURCE_FLUSH. */
+ * is too short to hold even a header: then the command is not run either).
+ * A resp that holds a header but not a data response (display info, EDID)
+ * gets an ERR_UNSPEC header. t_read_ns stamps the scanout updates this
+ * request causes (RESOURCE_FLUSH, SET_SCANOUT). Completes synchronously, so
+ * a fenced request's fence is signalled by this very response. The listener
+ * is called from inside and must not call back into process_*(). */
 size_t vgpu_device_process_ctrl(struct vgpu_device *dev,
 	const struct iovec *req, unsigned n_req,
 	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns);
 /* Same for the cursorq (UPDATE_CURSOR, MOVE_CURSOR); cursor requests have no
- * response body but a fence flag is honoured if a response buffer exists. */
+ * response body but a fence flag is honoured if a response buffer exists.
+ * Without one (Linux posts cursor commands that way) the command still runs
+ * and 0 is returned. */
 size_t vgpu_device_process_cursor(struct vgpu_device *dev,
 	const struct iovec *req, unsigned n_req,
 	const struct iovec *resp, unsigned n_resp);
@@ -101,7 +111,11 @@ bool vgpu_device_set_scanout_enabled(struct vgpu_device *dev, unsigned scanout_i
 uint64_t vgpu_device_memory_used(const struct vgpu_device *dev);
 
 /* Fill a 128-byte-per-block EDID for width x height @ refresh_hz into buf.
- * Returns its size (128 or 256) or a negative errno. */
+ * Returns its size (128 or 256) or a negative errno. EDID 1.4 with a CVT
+ * reduced-blanking preferred timing; a mode the base block cannot hold
+ * (above 4095 pixels or 655.35 MHz) adds a DisplayID extension with the real
+ * mode and puts a scaled-down one in the base block. 1..65536 pixels each
+ * way, refresh_hz 0 (60) to 250; name is the monitor name (13 characters). */
 int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
 	uint32_t refresh_hz, const char *name);
 

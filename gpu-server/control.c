@@ -1,0 +1,1068 @@
+/* SPDX-License-Identifier: MIT */
+#include "control.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "transport/control-proto.h"
+#include "transport/media.h"
+#include "transport/net.h"
+#include "transport/rtp.h"
+#include "transport/tiles.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define MAX_CLIENTS 64
+/* Frames waiting per client. Beyond this the client cannot keep up: its
+ * queue is dropped and it gets a key frame instead. */
+#define QUEUE_MAX 4
+/* Pacing: bursts of BURST packets, GAP_NS apart. A frame of up to BURST
+ * packets leaves at once; bigger ones (key frames) are spread out so they
+ * do not overflow the receiver's socket buffer. */
+#define BURST 32
+#define GAP_NS 100000ull
+/* Key frames answering PLIs, per client, at most this often. */
+#define KEY_MIN_INTERVAL_NS 50000000ull
+#define TICK_NS 250000000ull
+#define SR_INTERVAL_NS 1000000000ull
+/* After an ERROR the connection lingers (reading and discarding) so the
+ * message is not lost to a reset, then closes. */
+#define LINGER_NS 1000000000ull
+#define OUT_CAP 4096
+#define SOCKET_BUFFER (4 * 1024 * 1024)
+
+struct gs_frame {
+	unsigned refs;
+	struct xport_media_frame m;
+	uint8_t *data;
+};
+
+enum client_state {
+	CLIENT_HELLO,   /* connected, waiting for HELLO */
+	CLIENT_ACTIVE,  /* joined a zone */
+	CLIENT_CLOSING, /* ERROR sent, lingering */
+	CLIENT_DEAD,    /* closed, freed at the end of the dispatch */
+};
+
+struct gs_zone;
+
+struct gs_client {
+	struct gs_control *ctl;
+	struct gs_client *next;
+	enum client_state state;
+	int fd;
+	struct zl_source *src;
+	bool want_out;
+	char name[XPORT_NET_ADDR_STRLEN];
+	struct sockaddr_storage peer;
+	uint64_t last_rx_ns;
+	uint64_t close_deadline_ns;
+	uint8_t in[XPORT_CTL_MAX_MSG];
+	size_t in_len;
+	uint8_t out[OUT_CAP];
+	size_t out_len;
+
+	/* Media (CLIENT_ACTIVE). */
+	struct gs_zone *zone;
+	struct sockaddr_storage media;
+	bool needs_key;
+	uint64_t last_key_ns;
+	uint16_t seq;
+	uint32_t packets_sent, octets_sent;
+	uint64_t last_sr_ns;
+	struct gs_frame *queue[QUEUE_MAX]; /* queue[0] is being sent */
+	unsigned q_len;
+	unsigned next_packet;               /* of queue[0] */
+	uint32_t hb_seq;
+};
+
+struct gs_zone {
+	struct gs_control *ctl;
+	unsigned index;
+	char name[XPORT_CTL_NAME_MAX + 1];
+	uint32_t width, height, refresh_hz, mtu;
+	pixman_image_t *image;
+	int udp_fd;
+	struct zl_source *udp_src;
+	bool blocked; /* the socket said EAGAIN: waiting for EPOLLOUT */
+	uint16_t media_port;
+	size_t frag;
+	uint32_t ssrc, ts_offset;
+	uint32_t frame_id; /* of the last frame emitted */
+	struct xport_tile_encoder *enc;
+	struct zl_source *pace_timer;
+	bool pace_armed;
+	struct zl_source *key_timer;
+	bool key_armed;
+	bool send_error_logged;
+	struct gs_control_zone_stats stats;
+};
+
+struct gs_control {
+	struct zl_loop *loop;
+	const struct gs_control_listener *listener;
+	void *data;
+	int listen_fd;
+	struct zl_source *listen_src;
+	uint16_t port;
+	struct zl_source *tick;
+	struct gs_zone *zones;
+	unsigned n_zones;
+	struct gs_client *clients;
+	unsigned n_clients;
+};
+
+static uint32_t random_u32(void)
+{
+	uint32_t v = 0;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v)) {
+		v = (uint32_t)zl_now_ns() * 2654435761u;
+	}
+	return v;
+}
+
+/* --- frames --- */
+
+static void frame_unref(struct gs_frame *f)
+{
+	if (f && --f->refs == 0) {
+		free(f->data);
+		free(f);
+	}
+}
+
+static struct gs_frame *frame_create(struct gs_zone *z, uint8_t *data, size_t len, bool key,
+	uint64_t capture_ns)
+{
+	unsigned count = xport_media_packet_count(len, z->frag);
+	if (count == 0) {
+		zl_err("zone %s: frame of %zu bytes needs more than %u packets", z->name, len,
+			XPORT_MEDIA_MAX_PACKETS);
+		free(data);
+		return NULL;
+	}
+	struct gs_frame *f = calloc(1, sizeof(*f));
+	if (!f) {
+		free(data);
+		return NULL;
+	}
+	f->refs = 1;
+	f->data = data;
+	f->m = (struct xport_media_frame){
+		.frame_id = z->frame_id,
+		.capture_ns = capture_ns,
+		.rtp_ts = xport_rtp_ts_90k(capture_ns, z->ts_offset),
+		.key = key,
+		.data = data,
+		.len = len,
+		.frag = z->frag,
+		.count = count,
+	};
+	return f;
+}
+
+/* --- clients: control connection --- */
+
+static void client_queue_clear(struct gs_client *c)
+{
+	for (unsigned i = 0; i < c->q_len; i++) {
+		frame_unref(c->queue[i]);
+		c->queue[i] = NULL;
+	}
+	c->q_len = 0;
+	c->next_packet = 0;
+}
+
+/* The client stops being a member of its zone (once). */
+static void client_leave_zone(struct gs_client *c)
+{
+	struct gs_zone *z = c->zone;
+	if (!z) {
+		return;
+	}
+	client_queue_clear(c);
+	c->zone = NULL;
+	z->stats.clients--;
+	struct gs_control *ctl = c->ctl;
+	if (ctl->listener && ctl->listener->client_left) {
+		ctl->listener->client_left(ctl->data, z->index);
+	}
+}
+
+static void client_close(struct gs_client *c, const char *why)
+{
+	if (c->state == CLIENT_DEAD) {
+		return;
+	}
+	if (why) {
+		zl_info("control: client %s: %s", c->name, why);
+	}
+	client_leave_zone(c);
+	zl_source_remove(c->src);
+	c->src = NULL;
+	close(c->fd);
+	c->fd = -1;
+	c->state = CLIENT_DEAD;
+}
+
+static void client_update_events(struct gs_client *c)
+{
+	bool want = c->out_len > 0;
+	if (want != c->want_out && c->src) {
+		zl_source_fd_update(c->src, EPOLLIN | (want ? EPOLLOUT : 0));
+		c->want_out = want;
+	}
+}
+
+/* Writes what is buffered. Returns 0 or a negative errno (connection dead). */
+static int client_flush(struct gs_client *c)
+{
+	while (c->out_len > 0) {
+		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno == EAGAIN) {
+				break;
+			}
+			return -errno;
+		}
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+	client_update_events(c);
+	if (c->out_len == 0 && c->state == CLIENT_CLOSING) {
+		/* ERROR is out: tell the peer we are done, keep reading until it
+		 * closes or the linger ends. */
+		shutdown(c->fd, SHUT_WR);
+	}
+	return 0;
+}
+
+static int client_send(struct gs_client *c, const struct xport_ctl_msg *msg)
+{
+	size_t len;
+	if (c->out_len > OUT_CAP - XPORT_CTL_MAX_MSG) {
+		/* The peer does not read its control socket. */
+		return -ENOBUFS;
+	}
+	int r = xport_ctl_encode(msg, c->out + c->out_len, OUT_CAP - c->out_len, &len);
+	if (r < 0) {
+		return r;
+	}
+	c->out_len += len;
+	return client_flush(c);
+}
+
+/* Refuses the client: ERROR to it, a log line here, the connection closed
+ * after a short linger. Nothing else is affected. */
+__attribute__((format(printf, 3, 4)))
+static void client_fail(struct gs_client *c, uint32_t code, const char *fmt, ...)
+{
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_ERROR };
+	msg.error.code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg.error.text, sizeof(msg.error.text), fmt, ap);
+	va_end(ap);
+	/* The text goes on the wire: keep it printable ASCII. */
+	for (char *p = msg.error.text; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e) {
+			*p = '?';
+		}
+	}
+	zl_warn("control: client %s: %s: %s; closing", c->name, xport_ctl_error_name(code),
+		msg.error.text);
+	client_leave_zone(c);
+	c->state = CLIENT_CLOSING;
+	c->close_deadline_ns = zl_now_ns() + LINGER_NS;
+	if (client_send(c, &msg) < 0) {
+		client_close(c, NULL);
+	}
+}
+
+/* --- media sending --- */
+
+static void zone_pump(struct gs_zone *z);
+
+static void zone_arm_pacing(struct gs_zone *z)
+{
+	if (!z->pace_armed && !z->blocked) {
+		zl_source_timer_arm(z->pace_timer, GAP_NS, 0);
+		z->pace_armed = true;
+	}
+}
+
+static void zone_set_blocked(struct gs_zone *z, bool blocked)
+{
+	if (z->blocked != blocked) {
+		z->blocked = blocked;
+		zl_source_fd_update(z->udp_src, EPOLLIN | (blocked ? EPOLLOUT : 0));
+	}
+}
+
+/* Sends up to BURST packets of c's queue. Returns false if the socket is
+ * full (try again on EPOLLOUT). */
+static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
+{
+	struct mmsghdr msgs[BURST];
+	struct iovec iov[BURST][2];
+	uint8_t hdrs[BURST][XPORT_MEDIA_HDR_SIZE];
+	unsigned n = 0;
+	unsigned qi = 0, pkt = c->next_packet;
+	/* Packets of possibly several queued frames in one call. */
+	while (n < BURST && qi < c->q_len) {
+		const struct gs_frame *f = c->queue[qi];
+		if (pkt >= f->m.count) {
+			qi++;
+			pkt = 0;
+			continue;
+		}
+		size_t off, len;
+		xport_media_packet(&f->m, pkt, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
+			(uint16_t)(c->seq + n), hdrs[n], &off, &len);
+		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = XPORT_MEDIA_HDR_SIZE };
+		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
+		msgs[n] = (struct mmsghdr){ .msg_hdr = {
+			.msg_name = &c->media,
+			.msg_namelen = xport_net_addr_len((struct sockaddr *)&c->media),
+			.msg_iov = iov[n],
+			.msg_iovlen = 2,
+		} };
+		n++;
+		pkt++;
+	}
+	if (n == 0) {
+		return true;
+	}
+	int sent = sendmmsg(z->udp_fd, msgs, n, MSG_DONTWAIT);
+	if (sent < 0) {
+		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+			return false;
+		}
+		/* Persistent (EMSGSIZE: MTU above the path's; unreachable): this
+		 * frame is lost for the client, which will ask for a key frame. */
+		if (!z->send_error_logged) {
+			zl_log_errno(ZL_WARN, "zone %s: sending to %s", z->name, c->name);
+			z->send_error_logged = true;
+		}
+		sent = 1;
+		c->needs_key = true;
+	}
+	/* Advance over what went out. */
+	for (int i = 0; i < sent; i++) {
+		c->packets_sent++;
+		c->octets_sent += (uint32_t)(msgs[i].msg_hdr.msg_iov[1].iov_len + XPORT_MEDIA_PHDR_SIZE);
+		z->stats.packets++;
+		z->stats.bytes += XPORT_MEDIA_HDR_SIZE + msgs[i].msg_hdr.msg_iov[1].iov_len;
+		c->seq++;
+		c->next_packet++;
+		if (c->next_packet >= c->queue[0]->m.count) {
+			frame_unref(c->queue[0]);
+			memmove(c->queue, c->queue + 1, (c->q_len - 1) * sizeof(c->queue[0]));
+			c->queue[--c->q_len] = NULL;
+			c->next_packet = 0;
+		}
+	}
+	return (unsigned)sent == n;
+}
+
+static void zone_pump(struct gs_zone *z)
+{
+	bool more = false;
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
+		if (c->zone != z || c->q_len == 0) {
+			continue;
+		}
+		if (!client_send_burst(z, c)) {
+			zone_set_blocked(z, true);
+			return;
+		}
+		more |= c->q_len > 0;
+	}
+	zone_set_blocked(z, false);
+	if (more) {
+		zone_arm_pacing(z);
+	}
+}
+
+static void on_pace(void *data)
+{
+	struct gs_zone *z = data;
+	z->pace_armed = false;
+	zone_pump(z);
+}
+
+static void client_enqueue(struct gs_client *c, struct gs_frame *f)
+{
+	f->refs++;
+	c->queue[c->q_len++] = f;
+}
+
+/* Emits the next frame of zone z to every client: a delta of damage to
+ * those in step, a key frame to those that need one. refresh: no new
+ * content (a join or key request), so not a latency sample. */
+static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64_t capture_ns,
+	bool refresh)
+{
+	struct gs_control *ctl = z->ctl;
+	bool need_key = false, need_delta = false;
+	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+		if (c->zone != z) {
+			continue;
+		}
+		if (c->q_len == QUEUE_MAX) {
+			/* It cannot keep up: start it over from a key frame. */
+			client_queue_clear(c);
+			c->needs_key = true;
+			z->stats.queue_drops++;
+			zl_dbg("xport", "zone %s: client %s fell behind; key frame", z->name, c->name);
+		}
+		need_key |= c->needs_key;
+		need_delta |= !c->needs_key;
+	}
+	if (!need_key && !need_delta) {
+		return;
+	}
+	z->frame_id++;
+	/* The one full-frame pass per frame: the receiver's proof. */
+	uint32_t crc = xport_tiles_image_crc(z->image);
+	uint8_t flags = refresh ? XPORT_TILES_REFRESH : 0;
+	struct gs_frame *key = NULL, *delta = NULL;
+	uint8_t *data;
+	size_t len;
+	if (need_delta && xport_tile_encode(z->enc, z->image, damage, flags, z->frame_id - 1, crc,
+		&data, &len) == 0) {
+		delta = frame_create(z, data, len, false, capture_ns);
+	}
+	if (need_key && xport_tile_encode(z->enc, z->image, NULL, flags | XPORT_TILES_KEY, 0, crc,
+		&data, &len) == 0) {
+		key = frame_create(z, data, len, true, capture_ns);
+		z->stats.key_frames++;
+	}
+	uint64_t now = zl_now_ns();
+	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+		if (c->zone != z) {
+			continue;
+		}
+		struct gs_frame *f = c->needs_key ? key : delta;
+		if (!f) {
+			/* Out of memory: this client misses the frame. */
+			c->needs_key = true;
+			continue;
+		}
+		if (c->needs_key) {
+			c->needs_key = false;
+			c->last_key_ns = now;
+		}
+		client_enqueue(c, f);
+	}
+	frame_unref(key);
+	frame_unref(delta);
+	z->stats.frames++;
+	if (refresh) {
+		z->stats.refreshes++;
+	}
+	zone_pump(z);
+}
+
+/* A client needs a key frame: send one now, or once its rate limit allows. */
+static void zone_request_key(struct gs_zone *z, struct gs_client *c)
+{
+	c->needs_key = true;
+	uint64_t now = zl_now_ns();
+	uint64_t ready = c->last_key_ns + KEY_MIN_INTERVAL_NS;
+	if (c->last_key_ns == 0 || now >= ready) {
+		pixman_region32_t empty;
+		pixman_region32_init(&empty);
+		zone_emit(z, &empty, now, true);
+		pixman_region32_fini(&empty);
+		return;
+	}
+	if (!z->key_armed) {
+		zl_source_timer_arm(z->key_timer, ready - now, 0);
+		z->key_armed = true;
+	}
+}
+
+static void on_key_timer(void *data)
+{
+	struct gs_zone *z = data;
+	z->key_armed = false;
+	bool any = false;
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
+		any |= c->zone == z && c->needs_key;
+	}
+	if (any) {
+		pixman_region32_t empty;
+		pixman_region32_init(&empty);
+		zone_emit(z, &empty, zl_now_ns(), true);
+		pixman_region32_fini(&empty);
+	}
+}
+
+static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now)
+{
+	uint8_t buf[128];
+	size_t a, b;
+	char cname[96];
+	snprintf(cname, sizeof(cname), "gpu-server/%s", z->name);
+	if (xport_rtcp_write_sr(buf, sizeof(buf), z->ssrc, xport_ntp_now(),
+		xport_rtp_ts_90k(now, z->ts_offset), c->packets_sent, c->octets_sent, &a) < 0 ||
+		xport_rtcp_write_sdes_cname(buf + a, sizeof(buf) - a, z->ssrc, cname, &b) < 0) {
+		return;
+	}
+	/* Best effort: a lost report is harmless. */
+	sendto(z->udp_fd, buf, a + b, MSG_DONTWAIT, (struct sockaddr *)&c->media,
+		xport_net_addr_len((struct sockaddr *)&c->media));
+	c->last_sr_ns = now;
+}
+
+/* RTCP from clients: key-frame requests, receiver reports. */
+static void on_udp(void *data, int fd, uint32_t events)
+{
+	struct gs_zone *z = data;
+	if (events & EPOLLOUT) {
+		zone_set_blocked(z, false);
+		zone_pump(z);
+	}
+	if (!(events & EPOLLIN)) {
+		return;
+	}
+	for (unsigned budget = 0; budget < 64; budget++) {
+		uint8_t buf[1500];
+		struct sockaddr_storage from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			&from_len);
+		if (n < 0) {
+			return;
+		}
+		struct gs_client *c = NULL;
+		for (struct gs_client *it = z->ctl->clients; it && !c; it = it->next) {
+			if (it->zone == z && xport_net_same_addr((struct sockaddr *)&it->media,
+				(struct sockaddr *)&from)) {
+				c = it;
+			}
+		}
+		struct xport_rtcp_info info;
+		if (!c || !xport_rtp_is_rtcp(buf, (size_t)n) ||
+			xport_rtcp_parse(buf, (size_t)n, &info) < 0) {
+			char a[XPORT_NET_ADDR_STRLEN];
+			zl_dbg("xport", "zone %s: ignored %zd-byte datagram from %s", z->name, n,
+				xport_net_addr_str((struct sockaddr *)&from, a, sizeof(a)));
+			continue;
+		}
+		for (unsigned i = 0; i < info.n_blocks && i < XPORT_RTCP_MAX_BLOCKS; i++) {
+			if (info.blocks[i].ssrc == z->ssrc) {
+				zl_dbg("xport", "zone %s: client %s: RR lost %d, fraction %u/256, jitter %u",
+					z->name, c->name, info.blocks[i].cumulative_lost,
+					info.blocks[i].fraction_lost, info.blocks[i].jitter);
+			}
+		}
+		if (xport_rtcp_has_pli(&info, z->ssrc)) {
+			z->stats.plis++;
+			zl_dbg("xport", "zone %s: client %s asks for a key frame", z->name, c->name);
+			zone_request_key(z, c);
+		}
+	}
+}
+
+/* --- control messages --- */
+
+static struct gs_zone *find_zone(struct gs_control *ctl, const char *name)
+{
+	for (unsigned i = 0; i < ctl->n_zones; i++) {
+		if (strcmp(ctl->zones[i].name, name) == 0) {
+			return &ctl->zones[i];
+		}
+	}
+	return NULL;
+}
+
+static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
+{
+	struct gs_control *ctl = c->ctl;
+	if (h->version < XPORT_CTL_VERSION_MIN) {
+		client_fail(c, XPORT_CTL_ERR_BAD_VERSION,
+			"protocol version %u not supported (server speaks %u..%u)", h->version,
+			XPORT_CTL_VERSION_MIN, XPORT_CTL_VERSION);
+		return;
+	}
+	struct gs_zone *z = find_zone(ctl, h->zone);
+	if (!z) {
+		char list[256] = "";
+		size_t off = 0;
+		for (unsigned i = 0; i < ctl->n_zones && off < sizeof(list); i++) {
+			int n = snprintf(list + off, sizeof(list) - off, "%s%s", i ? ", " : "",
+				ctl->zones[i].name);
+			off += n > 0 ? (size_t)n : 0;
+		}
+		client_fail(c, XPORT_CTL_ERR_UNKNOWN_ZONE, "unknown zone '%s' (this server has: %s)",
+			h->zone, list);
+		return;
+	}
+	memcpy(&c->media, &c->peer, sizeof(c->media));
+	xport_net_set_port((struct sockaddr *)&c->media, h->media_port);
+	if (h->panel_width && (h->panel_width != z->width || h->panel_height != z->height ||
+		(h->panel_refresh && h->panel_refresh != z->refresh_hz))) {
+		zl_info("control: client %s: panel %ux%u@%u, zone %s is %ux%u@%u: the client scales",
+			c->name, h->panel_width, h->panel_height, h->panel_refresh, z->name, z->width,
+			z->height, z->refresh_hz);
+	}
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_WELCOME };
+	msg.welcome = (struct xport_ctl_welcome){
+		.version = h->version < XPORT_CTL_VERSION ? h->version : XPORT_CTL_VERSION,
+		.width = z->width,
+		.height = z->height,
+		.refresh = z->refresh_hz,
+		.ssrc = z->ssrc,
+		.media_port = z->media_port,
+		.mtu = (uint16_t)z->mtu,
+		.codec = XPORT_CODEC_TILES,
+		.payload_type = XPORT_MEDIA_PT_DEFAULT,
+		.ext_frame_id = XPORT_MEDIA_EXT_FRAME_ID,
+		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
+		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
+	};
+	if (client_send(c, &msg) < 0) {
+		client_close(c, "connection lost");
+		return;
+	}
+	char media[XPORT_NET_ADDR_STRLEN];
+	zl_info("control: client %s joined zone %s, media to %s", c->name, z->name,
+		xport_net_addr_str((struct sockaddr *)&c->media, media, sizeof(media)));
+	c->state = CLIENT_ACTIVE;
+	c->zone = z;
+	c->seq = (uint16_t)random_u32();
+	z->stats.clients++;
+	/* Its first frame: the whole current image. */
+	zone_request_key(z, c);
+	if (ctl->listener && ctl->listener->client_joined) {
+		ctl->listener->client_joined(ctl->data, z->index);
+	}
+}
+
+static void handle_heartbeat(struct gs_client *c, const struct xport_ctl_heartbeat *hb)
+{
+	uint64_t now = zl_now_ns();
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_HEARTBEAT };
+	msg.heartbeat = (struct xport_ctl_heartbeat){
+		.seq = ++c->hb_seq,
+		.echo_seq = hb->seq,
+		.t_send_ns = now,
+		.t_echo_ns = hb->t_send_ns,
+		.t_echo_recv_ns = c->last_rx_ns,
+	};
+	if (client_send(c, &msg) < 0) {
+		client_close(c, "control connection lost");
+	}
+}
+
+static void handle_message(struct gs_client *c, const struct xport_ctl_msg *msg)
+{
+	if (c->state == CLIENT_HELLO && msg->type != XPORT_CTL_HELLO) {
+		client_fail(c, XPORT_CTL_ERR_PROTOCOL, "expected HELLO, got %s",
+			xport_ctl_type_name(msg->type));
+		return;
+	}
+	switch (msg->type) {
+	case XPORT_CTL_HELLO:
+		if (c->state != CLIENT_HELLO) {
+			client_fail(c, XPORT_CTL_ERR_PROTOCOL, "second HELLO");
+			return;
+		}
+		handle_hello(c, &msg->hello);
+		return;
+	case XPORT_CTL_HEARTBEAT:
+		handle_heartbeat(c, &msg->heartbeat);
+		return;
+	case XPORT_CTL_BYE:
+		client_close(c, "said goodbye");
+		return;
+	case XPORT_CTL_ERROR:
+		zl_warn("control: client %s reports error %u: %s", c->name, msg->error.code,
+			msg->error.text);
+		client_close(c, "closed after its error");
+		return;
+	default:
+		client_fail(c, XPORT_CTL_ERR_PROTOCOL, "unexpected %s from a client",
+			xport_ctl_type_name(msg->type));
+		return;
+	}
+}
+
+static void client_parse(struct gs_client *c)
+{
+	size_t off = 0;
+	while (c->state == CLIENT_HELLO || c->state == CLIENT_ACTIVE) {
+		struct xport_ctl_msg msg;
+		size_t used;
+		int r = xport_ctl_parse(c->in + off, c->in_len - off, &msg, &used);
+		if (r == -EAGAIN) {
+			break;
+		}
+		if (r < 0) {
+			client_fail(c, XPORT_CTL_ERR_MALFORMED, "malformed message (%s)",
+				r == -EMSGSIZE ? "too long" : r == -EPROTO ? "unknown type or version" :
+				"bad payload");
+			return;
+		}
+		off += used;
+		handle_message(c, &msg);
+	}
+	if (c->state == CLIENT_DEAD) {
+		return;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+}
+
+static void on_client(void *data, int fd, uint32_t events)
+{
+	struct gs_client *c = data;
+	if (events & EPOLLOUT) {
+		if (client_flush(c) < 0) {
+			client_close(c, "control connection lost");
+			return;
+		}
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		for (;;) {
+			uint8_t discard[512];
+			bool closing = c->state == CLIENT_CLOSING;
+			uint8_t *dst = closing ? discard : c->in + c->in_len;
+			size_t room = closing ? sizeof(discard) : sizeof(c->in) - c->in_len;
+			ssize_t n = recv(fd, dst, room, MSG_DONTWAIT);
+			if (n < 0 && errno == EINTR) {
+				continue;
+			}
+			if (n < 0 && errno == EAGAIN) {
+				break;
+			}
+			if (n <= 0) {
+				client_close(c, n == 0 ? (closing ? "closed" : "disconnected") :
+					"connection reset");
+				return;
+			}
+			if (closing) {
+				continue;
+			}
+			c->in_len += (size_t)n;
+			c->last_rx_ns = zl_now_ns();
+			client_parse(c);
+			if (c->state == CLIENT_DEAD) {
+				return;
+			}
+		}
+	}
+}
+
+static void reap_clients(struct gs_control *ctl)
+{
+	struct gs_client **pp = &ctl->clients;
+	while (*pp) {
+		struct gs_client *c = *pp;
+		if (c->state == CLIENT_DEAD) {
+			*pp = c->next;
+			ctl->n_clients--;
+			free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static void on_accept(void *data, int fd, uint32_t events)
+{
+	struct gs_control *ctl = data;
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		int cfd = accept4(fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				zl_log_errno(ZL_WARN, "control: accept");
+			}
+			break;
+		}
+		int one = 1;
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		struct gs_client *c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(cfd);
+			continue;
+		}
+		c->ctl = ctl;
+		c->fd = cfd;
+		c->peer = peer;
+		c->last_rx_ns = zl_now_ns();
+		xport_net_addr_str((struct sockaddr *)&peer, c->name, sizeof(c->name));
+		c->src = zl_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_client, c);
+		if (!c->src) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->next = ctl->clients;
+		ctl->clients = c;
+		ctl->n_clients++;
+		zl_dbg("xport", "control: connection from %s", c->name);
+		if (ctl->n_clients > MAX_CLIENTS) {
+			client_fail(c, XPORT_CTL_ERR_BUSY, "too many clients (%u)", MAX_CLIENTS);
+		}
+	}
+}
+
+/* Heartbeat timeouts, lingering closes, sender reports. */
+static void on_tick(void *data)
+{
+	struct gs_control *ctl = data;
+	uint64_t now = zl_now_ns();
+	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+		if (c->state == CLIENT_CLOSING && now >= c->close_deadline_ns) {
+			client_close(c, NULL);
+		} else if ((c->state == CLIENT_HELLO || c->state == CLIENT_ACTIVE) &&
+			now - c->last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * 1000000) {
+			client_close(c, "silent for 3 s: dropped");
+		} else if (c->state == CLIENT_ACTIVE && now - c->last_sr_ns >= SR_INTERVAL_NS) {
+			client_send_sr(c->zone, c, now);
+		}
+	}
+	reap_clients(ctl);
+}
+
+/* The loop calls back into per-client sources; clients closed during a
+ * dispatch are freed on the next tick (sources are removed at once, so no
+ * callback reaches them). */
+
+/* --- set-up --- */
+
+static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
+	const struct gs_zone_desc *d, const struct sockaddr_storage *addr)
+{
+	z->ctl = ctl;
+	z->index = index;
+	z->udp_fd = -1;
+	size_t name_len = d->name ? strlen(d->name) : 0;
+	if (!xport_ctl_name_valid(d->name ? d->name : "", name_len)) {
+		zl_err("control: zone name '%s' is not 1..%u of [A-Za-z0-9._-]",
+			d->name ? d->name : "", XPORT_CTL_NAME_MAX);
+		return -EINVAL;
+	}
+	memcpy(z->name, d->name, name_len + 1);
+	z->width = d->width;
+	z->height = d->height;
+	z->refresh_hz = d->refresh_hz;
+	z->mtu = d->mtu ? d->mtu : XPORT_MEDIA_MTU_DEFAULT;
+	z->image = d->image;
+	pixman_format_code_t fmt = d->image ? pixman_image_get_format(d->image) : 0;
+	if (!d->image || (fmt != PIXMAN_x8r8g8b8 && fmt != PIXMAN_a8r8g8b8) ||
+		(uint32_t)pixman_image_get_width(d->image) != d->width ||
+		(uint32_t)pixman_image_get_height(d->image) != d->height) {
+		zl_err("control: zone %s: image is not a %ux%u x8r8g8b8 image", z->name, d->width,
+			d->height);
+		return -EINVAL;
+	}
+	z->enc = xport_tile_encoder_create(d->width, d->height, XPORT_TILES_LOG2_DEFAULT);
+	if (!z->enc) {
+		zl_err("control: zone %s: %ux%u is not a mode the tiles codec takes (1..%u)", z->name,
+			d->width, d->height, XPORT_TILES_MAX_DIM);
+		return -EINVAL;
+	}
+	z->frag = xport_media_frag_size(z->mtu, addr->ss_family == AF_INET6);
+	if (z->frag == 0 || z->mtu > 65535) {
+		zl_err("control: zone %s: mtu %u outside %u..%u", z->name, z->mtu,
+			XPORT_MEDIA_MTU_MIN, XPORT_MEDIA_MTU_MAX);
+		return -EINVAL;
+	}
+	z->ssrc = random_u32();
+	z->ts_offset = random_u32();
+	z->frame_id = random_u32();
+
+	/* The media socket shares the control listener's address. */
+	struct sockaddr_storage ua = *addr;
+	xport_net_set_port((struct sockaddr *)&ua, 0);
+	z->udp_fd = socket(ua.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (z->udp_fd < 0 || bind(z->udp_fd, (struct sockaddr *)&ua,
+		xport_net_addr_len((struct sockaddr *)&ua)) < 0) {
+		zl_log_errno(ZL_ERROR, "control: zone %s: media socket", z->name);
+		return -errno;
+	}
+	socklen_t ulen = sizeof(ua);
+	getsockname(z->udp_fd, (struct sockaddr *)&ua, &ulen);
+	z->media_port = xport_net_get_port((struct sockaddr *)&ua);
+	xport_net_set_buffer(z->udp_fd, SO_SNDBUF, SOCKET_BUFFER);
+	z->udp_src = zl_loop_add_fd(ctl->loop, z->udp_fd, EPOLLIN, on_udp, z);
+	z->pace_timer = zl_loop_add_timer(ctl->loop, on_pace, z);
+	z->key_timer = zl_loop_add_timer(ctl->loop, on_key_timer, z);
+	if (!z->udp_src || !z->pace_timer || !z->key_timer) {
+		return -ENOMEM;
+	}
+	zl_info("control: zone %s %ux%u@%u: media on UDP port %u, mtu %u, ssrc %08x", z->name,
+		z->width, z->height, z->refresh_hz, z->media_port, z->mtu, z->ssrc);
+	return 0;
+}
+
+static void zone_finish(struct gs_zone *z)
+{
+	zl_source_remove(z->udp_src);
+	zl_source_remove(z->pace_timer);
+	zl_source_remove(z->key_timer);
+	if (z->udp_fd >= 0) {
+		close(z->udp_fd);
+	}
+	xport_tile_encoder_destroy(z->enc);
+}
+
+static int listen_on(struct gs_control *ctl, const char *listen_addr,
+	struct sockaddr_storage *addr)
+{
+	char host[256];
+	uint16_t port;
+	socklen_t len;
+	if (xport_net_split_hostport(listen_addr, host, sizeof(host), &port,
+		XPORT_CTL_DEFAULT_PORT) < 0 ||
+		xport_net_resolve(host, port, true, SOCK_STREAM, addr, &len) < 0) {
+		zl_err("control: cannot parse or resolve listen address '%s'", listen_addr);
+		return -EINVAL;
+	}
+	ctl->listen_fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->listen_fd < 0) {
+		zl_log_errno(ZL_ERROR, "control: socket");
+		return -errno;
+	}
+	int one = 1;
+	setsockopt(ctl->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(ctl->listen_fd, (struct sockaddr *)addr, len) < 0 ||
+		listen(ctl->listen_fd, 16) < 0) {
+		zl_log_errno(ZL_ERROR, "control: cannot listen on %s", listen_addr);
+		return -errno;
+	}
+	socklen_t alen = sizeof(*addr);
+	getsockname(ctl->listen_fd, (struct sockaddr *)addr, &alen);
+	ctl->port = xport_net_get_port((struct sockaddr *)addr);
+	ctl->listen_src = zl_loop_add_fd(ctl->loop, ctl->listen_fd, EPOLLIN, on_accept, ctl);
+	if (!ctl->listen_src) {
+		return -ENOMEM;
+	}
+	char a[XPORT_NET_ADDR_STRLEN];
+	zl_info("control: listening on %s", xport_net_addr_str((struct sockaddr *)addr, a,
+		sizeof(a)));
+	return 0;
+}
+
+struct gs_control *gs_control_create(struct zl_loop *loop, const char *listen_addr,
+	const struct gs_zone_desc *zones, unsigned n_zones, const struct gs_control_listener *l,
+	void *data)
+{
+	struct gs_control *ctl = calloc(1, sizeof(*ctl));
+	if (!ctl) {
+		return NULL;
+	}
+	ctl->loop = loop;
+	ctl->listener = l;
+	ctl->data = data;
+	ctl->listen_fd = -1;
+	struct sockaddr_storage addr;
+	if (listen_on(ctl, listen_addr, &addr) < 0) {
+		goto err;
+	}
+	ctl->zones = calloc(n_zones ? n_zones : 1, sizeof(*ctl->zones));
+	if (!ctl->zones) {
+		goto err;
+	}
+	for (unsigned i = 0; i < n_zones; i++) {
+		/* Counted before init so a failed zone is finished too. */
+		ctl->n_zones = i + 1;
+		if (zone_init(ctl, &ctl->zones[i], i, &zones[i], &addr) < 0) {
+			goto err;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(ctl->zones[j].name, ctl->zones[i].name) == 0) {
+				zl_err("control: two zones named %s", ctl->zones[i].name);
+				goto err;
+			}
+		}
+	}
+	ctl->tick = zl_loop_add_timer(loop, on_tick, ctl);
+	if (!ctl->tick || zl_source_timer_arm(ctl->tick, TICK_NS, TICK_NS) < 0) {
+		goto err;
+	}
+	return ctl;
+err:
+	gs_control_destroy(ctl);
+	return NULL;
+}
+
+void gs_control_destroy(struct gs_control *ctl)
+{
+	if (!ctl) {
+		return;
+	}
+	while (ctl->clients) {
+		struct gs_client *c = ctl->clients;
+		ctl->clients = c->next;
+		client_queue_clear(c);
+		zl_source_remove(c->src);
+		if (c->fd >= 0) {
+			close(c->fd);
+		}
+		free(c);
+	}
+	for (unsigned i = 0; i < ctl->n_zones; i++) {
+		zone_finish(&ctl->zones[i]);
+	}
+	free(ctl->zones);
+	zl_source_remove(ctl->tick);
+	zl_source_remove(ctl->listen_src);
+	if (ctl->listen_fd >= 0) {
+		close(ctl->listen_fd);
+	}
+	free(ctl);
+}
+
+void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_region32_t *damage,
+	uint64_t t_flush_ns)
+{
+	if (!ctl || zone >= ctl->n_zones) {
+		return;
+	}
+	struct gs_zone *z = &ctl->zones[zone];
+	if (z->stats.clients == 0) {
+		return;
+	}
+	bool need_key = false;
+	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+		need_key |= c->zone == z && c->needs_key;
+	}
+	if (!pixman_region32_not_empty((pixman_region32_t *)damage) && !need_key) {
+		return;
+	}
+	zone_emit(z, damage, t_flush_ns, false);
+}
+
+uint16_t gs_control_port(const struct gs_control *ctl)
+{
+	return ctl->port;
+}
+
+int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
+	struct gs_control_zone_stats *stats)
+{
+	if (zone >= ctl->n_zones) {
+		return -EINVAL;
+	}
+	*stats = ctl->zones[zone].stats;
+	return 0;
+}

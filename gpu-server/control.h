@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef GS_CONTROL_H
+#define GS_CONTROL_H
+
+/* The server end of the zone streams: the TCP control listener
+ * (transport/control-proto.h), one RTP/UDP stream per zone client with
+ * RTCP on the same port, the tiles codec, loss recovery (key frame on PLI)
+ * and pacing. Everything runs on the caller's zl_loop: no threads, no
+ * blocking calls after create. */
+
+#include <pixman.h>
+#include <stdint.h>
+
+#include "util/loop.h"
+
+struct gs_zone_desc {
+	const char *name;      /* what clients ask for in HELLO; copied */
+	uint32_t width, height, refresh_hz;
+	uint32_t mtu;          /* IP MTU of the media packets; 0: 1500 */
+	pixman_image_t *image; /* zone frame buffer, PIXMAN_x8r8g8b8, borrowed for the
+	                          zone's life, always fully composed between calls */
+};
+
+struct gs_control_listener {
+	void (*client_joined)(void *data, unsigned zone); /* a client of this zone connected */
+	void (*client_left)(void *data, unsigned zone);   /* a client of this zone left or was dropped */
+};
+
+struct gs_control;
+
+/* Listens on listen_addr ("ADDR:PORT", "[V6ADDR]:PORT", or "ADDR" for port
+ * 7300; port 0 picks a free one, see gs_control_port()). Zones are indexed
+ * as given. Returns NULL (after logging why) on a bad address or zone. */
+struct gs_control *gs_control_create(struct zl_loop *loop, const char *listen_addr,
+	const struct gs_zone_desc *zones, unsigned n_zones, const struct gs_control_listener *l,
+	void *data);
+/* Closes every connection without calling the listener. Accepts NULL. */
+void gs_control_destroy(struct gs_control *ctl);
+
+/* The zone image changed in `damage` (zone coordinates); t_flush_ns is the
+ * earliest guest flush in it. Encodes once and sends to every client of that
+ * zone (a client that needs a key frame gets one). */
+void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_region32_t *damage,
+	uint64_t t_flush_ns);
+
+/* The TCP port the control listener is bound to. */
+uint16_t gs_control_port(const struct gs_control *ctl);
+
+/* Counters of one zone since create, for logs and tests. */
+struct gs_control_zone_stats {
+	unsigned clients;       /* connected now */
+	uint64_t frames;        /* frames emitted (each to every client of the zone) */
+	uint64_t key_frames;    /* key-frame encodes */
+	uint64_t refreshes;     /* frames emitted for a join or key request, not for damage */
+	uint64_t plis;          /* key-frame requests received */
+	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
+	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
+};
+/* Returns 0 or -EINVAL for a zone index out of range. */
+int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
+	struct gs_control_zone_stats *stats);
+
+#endif

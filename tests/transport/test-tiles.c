@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "transport/bytes.h"
+#include "transport/crc32c.h"
+#include "transport/tiles.h"
+
+static uint32_t rng = 0xc0ffee;
+
+static uint32_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static pixman_image_t *new_image(int w, int h)
+{
+	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+	assert_non_null(img);
+	return img;
+}
+
+/* Random (incompressible) or smooth (compressible) content in a box. */
+static void paint(pixman_image_t *img, int x1, int y1, int x2, int y2, bool noisy)
+{
+	uint32_t *d = pixman_image_get_data(img);
+	int stride = pixman_image_get_stride(img) / 4;
+	uint32_t base = next_rand();
+	for (int y = y1; y < y2; y++) {
+		for (int x = x1; x < x2; x++) {
+			/* The X byte varies too: it travels and is checked like the rest. */
+			d[y * stride + x] = noisy ? next_rand() : base + (uint32_t)(x / 5) * 0x010203u;
+		}
+	}
+}
+
+static bool images_equal(pixman_image_t *a, pixman_image_t *b)
+{
+	int w = pixman_image_get_width(a), h = pixman_image_get_height(a);
+	if (w != pixman_image_get_width(b) || h != pixman_image_get_height(b)) {
+		return false;
+	}
+	for (int y = 0; y < h; y++) {
+		if (memcmp((uint8_t *)pixman_image_get_data(a) + y * pixman_image_get_stride(a),
+			(uint8_t *)pixman_image_get_data(b) + y * pixman_image_get_stride(b),
+			(size_t)w * 4) != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void apply_ok(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+	pixman_image_t *dst, pixman_region32_t *applied)
+{
+	pixman_region32_clear(applied);
+	assert_int_equal(xport_tiles_apply(dec, buf, len, dst, applied), 0);
+}
+
+/* The region covered by the tiles that intersect damage, clipped to the frame. */
+static void expected_tiles(pixman_region32_t *out, const pixman_region32_t *damage, int w, int h)
+{
+	pixman_region32_clear(out);
+	int n;
+	const pixman_box32_t *b = pixman_region32_rectangles((pixman_region32_t *)damage, &n);
+	for (int i = 0; i < n; i++) {
+		int x1 = b[i].x1 < 0 ? 0 : b[i].x1, y1 = b[i].y1 < 0 ? 0 : b[i].y1;
+		int x2 = b[i].x2 > w ? w : b[i].x2, y2 = b[i].y2 > h ? h : b[i].y2;
+		if (x1 >= x2 || y1 >= y2) {
+			continue;
+		}
+		int tx1 = x1 / 64 * 64, ty1 = y1 / 64 * 64;
+		int tx2 = (x2 + 63) / 64 * 64, ty2 = (y2 + 63) / 64 * 64;
+		pixman_region32_union_rect(out, out, tx1, ty1, (unsigned)(tx2 - tx1), (unsigned)(ty2 - ty1));
+	}
+	pixman_region32_intersect_rect(out, out, 0, 0, (unsigned)w, (unsigned)h);
+}
+
+/* Key frame then deltas of random damage, for odd sizes: the decoded image
+ * always equals the source, with the header's CRC, and the applied region is
+ * exactly the damaged tiles. */
+static void round_trip(int w, int h)
+{
+	pixman_image_t *src = new_image(w, h), *dst = new_image(w, h);
+	paint(src, 0, 0, w, h, false);
+	paint(src, 0, 0, w / 3, h / 2, true);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, 6);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	assert_non_null(enc);
+	assert_non_null(dec);
+	pixman_region32_t applied, want, damage;
+	pixman_region32_init(&applied);
+	pixman_region32_init(&want);
+	pixman_region32_init(&damage);
+
+	uint8_t *buf;
+	size_t len;
+	uint32_t crc = xport_tiles_image_crc(src);
+	assert_int_equal(xport_tile_encode(enc, src, NULL, XPORT_TILES_KEY | XPORT_TILES_REFRESH, 0,
+		crc, &buf, &len), 0);
+	assert_true(len <= xport_tiles_max_payload((uint32_t)w, (uint32_t)h, 6));
+	struct xport_tiles_header hdr;
+	assert_int_equal(xport_tiles_parse_header(buf, len, &hdr), 0);
+	assert_int_equal(hdr.flags, XPORT_TILES_KEY | XPORT_TILES_REFRESH);
+	assert_int_equal(hdr.width, w);
+	assert_int_equal(hdr.height, h);
+	assert_int_equal(hdr.n_tiles, ((w + 63) / 64) * ((h + 63) / 64));
+	assert_int_equal(hdr.crc, crc);
+	apply_ok(dec, buf, len, dst, &applied);
+	free(buf);
+	assert_true(images_equal(src, dst));
+	assert_int_equal(xport_tiles_image_crc(dst), crc);
+	pixman_region32_init_rect(&want, 0, 0, (unsigned)w, (unsigned)h);
+	assert_true(pixman_region32_equal(&applied, &want));
+
+	for (unsigned f = 0; f < 30; f++) {
+		pixman_region32_clear(&damage);
+		unsigned rects = next_rand() % 4;
+		for (unsigned r = 0; r < rects; r++) {
+			/* Some damage reaches outside the frame: it is clipped. */
+			int x = (int)(next_rand() % (unsigned)(w + 40)) - 20;
+			int y = (int)(next_rand() % (unsigned)(h + 40)) - 20;
+			int rw = 1 + (int)(next_rand() % 100), rh = 1 + (int)(next_rand() % 100);
+			pixman_region32_union_rect(&damage, &damage, x, y, (unsigned)rw, (unsigned)rh);
+			int x1 = x < 0 ? 0 : x, y1 = y < 0 ? 0 : y;
+			int x2 = x + rw > w ? w : x + rw, y2 = y + rh > h ? h : y + rh;
+			if (x1 < x2 && y1 < y2) {
+				paint(src, x1, y1, x2, y2, next_rand() & 1);
+			}
+		}
+		crc = xport_tiles_image_crc(src);
+		assert_int_equal(xport_tile_encode(enc, src, &damage, 0, 1000 + f, crc, &buf, &len), 0);
+		assert_int_equal(xport_tiles_parse_header(buf, len, &hdr), 0);
+		assert_int_equal(hdr.base_id, 1000 + f);
+		assert_int_equal(hdr.flags, 0);
+		apply_ok(dec, buf, len, dst, &applied);
+		free(buf);
+		assert_true(images_equal(src, dst));
+		assert_int_equal(xport_tiles_image_crc(dst), crc);
+		expected_tiles(&want, &damage, w, h);
+		assert_true(pixman_region32_equal(&applied, &want));
+	}
+	pixman_region32_fini(&applied);
+	pixman_region32_fini(&want);
+	pixman_region32_fini(&damage);
+	xport_tile_encoder_destroy(enc);
+	xport_tile_decoder_destroy(dec);
+	pixman_image_unref(src);
+	pixman_image_unref(dst);
+}
+
+static void test_round_trip_sizes(void **state)
+{
+	static const int sizes[][2] = { { 1, 1 }, { 64, 64 }, { 63, 65 }, { 65, 63 }, { 400, 300 },
+		{ 1000, 7 }, { 7, 300 }, { 128, 128 }, { 333, 250 } };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		round_trip(sizes[i][0], sizes[i][1]);
+	}
+}
+
+/* Incompressible tiles travel raw, smooth ones as LZ4; an empty delta is
+ * just a header. */
+static void test_encodings(void **state)
+{
+	pixman_image_t *img = new_image(128, 64);
+	paint(img, 0, 0, 64, 64, true);
+	paint(img, 64, 0, 128, 64, false);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(128, 64, 6);
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(xport_tile_encode(enc, img, NULL, XPORT_TILES_KEY, 0, 0, &buf, &len), 0);
+	const uint8_t *r0 = buf + XPORT_TILES_HDR_SIZE;
+	assert_int_equal(r0[4], XPORT_TILE_RAW);
+	assert_int_equal(xport_get_be32(r0 + 8), 64 * 64 * 4);
+	const uint8_t *r1 = r0 + XPORT_TILES_REC_SIZE + 64 * 64 * 4;
+	assert_int_equal(xport_get_be16(r1), 1);
+	assert_int_equal(xport_get_be16(r1 + 2), 0);
+	assert_int_equal(r1[4], XPORT_TILE_LZ4);
+	assert_true(xport_get_be32(r1 + 8) < 64 * 64 * 4 / 4);
+	free(buf);
+
+	pixman_region32_t empty;
+	pixman_region32_init(&empty);
+	assert_int_equal(xport_tile_encode(enc, img, &empty, 0, 5, 0, &buf, &len), 0);
+	assert_int_equal(len, XPORT_TILES_HDR_SIZE);
+	free(buf);
+	/* A delta needs damage; the image must match the encoder. */
+	assert_int_equal(xport_tile_encode(enc, img, NULL, 0, 5, 0, &buf, &len), -EINVAL);
+	pixman_image_t *other = new_image(64, 64);
+	assert_int_equal(xport_tile_encode(enc, other, &empty, 0, 5, 0, &buf, &len), -EINVAL);
+	pixman_image_unref(other);
+	pixman_region32_fini(&empty);
+	xport_tile_encoder_destroy(enc);
+	pixman_image_unref(img);
+
+	assert_null(xport_tile_encoder_create(0, 10, 6));
+	assert_null(xport_tile_encoder_create(10, XPORT_TILES_MAX_DIM + 1, 6));
+	assert_null(xport_tile_encoder_create(10, 10, 3));
+	assert_null(xport_tile_encoder_create(10, 10, 8));
+	xport_tile_encoder_destroy(NULL);
+	xport_tile_decoder_destroy(NULL);
+}
+
+/* A valid payload for mutation: 200x100, key frame, mixed encodings. */
+static uint8_t *sample_payload(size_t *len, bool key)
+{
+	pixman_image_t *img = new_image(200, 100);
+	paint(img, 0, 0, 200, 100, false);
+	paint(img, 64, 0, 128, 64, true);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(200, 100, 6);
+	pixman_region32_t damage;
+	pixman_region32_init_rect(&damage, 10, 10, 150, 80);
+	uint8_t *buf;
+	assert_int_equal(xport_tile_encode(enc, img, key ? NULL : &damage,
+		key ? XPORT_TILES_KEY : 0, 1, xport_tiles_image_crc(img), &buf, len), 0);
+	pixman_region32_fini(&damage);
+	xport_tile_encoder_destroy(enc);
+	pixman_image_unref(img);
+	return buf;
+}
+
+static int apply_rc(const uint8_t *buf, size_t len, pixman_image_t *dst)
+{
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_region32_t applied;
+	pixman_region32_init(&applied);
+	int r = xport_tiles_apply(dec, buf, len, dst, &applied);
+	pixman_region32_fini(&applied);
+	xport_tile_decoder_destroy(dec);
+	return r;
+}
+
+static void test_truncated(void **state)
+{
+	size_t len;
+	uint8_t *buf = sample_payload(&len, true);
+	pixman_image_t *dst = new_image(200, 100);
+	assert_int_equal(apply_rc(buf, len, dst), 0);
+	for (size_t i = 0; i < len; i++) {
+		/* Fresh copies, so ASan sees any read past the end. */
+		uint8_t *copy = malloc(i ? i : 1);
+		memcpy(copy, buf, i);
+		assert_int_equal(apply_rc(copy, i, dst), -EBADMSG);
+		free(copy);
+	}
+	/* Trailing bytes. */
+	uint8_t *longer = malloc(len + 1);
+	memcpy(longer, buf, len);
+	longer[len] = 0;
+	assert_int_equal(apply_rc(longer, len + 1, dst), -EBADMSG);
+	free(longer);
+	free(buf);
+	pixman_image_unref(dst);
+}
+
+static void test_malformed(void **state)
+{
+	size_t len;
+	uint8_t *key = sample_payload(&len, true);
+	pixman_image_t *dst = new_image(200, 100);
+	uint8_t *b = malloc(len);
+	struct xport_tiles_header h;
+#define MUTATE(stmt, want) \
+	do { \
+		memcpy(b, key, len); \
+		stmt; \
+		assert_int_equal(apply_rc(b, len, dst), want); \
+	} while (0)
+	MUTATE(b[0] = 2, -EBADMSG);                      /* version */
+	MUTATE(b[1] |= 0x80, -EBADMSG);                  /* unknown flag */
+	MUTATE(b[1] = 0, 0);                             /* a delta with every tile is fine */
+	MUTATE(b[2] = 3, -EBADMSG);                      /* tile size */
+	MUTATE(b[2] = 8, -EBADMSG);
+	MUTATE(b[2] = 5, -EBADMSG);                      /* records no longer fit the grid */
+	MUTATE(b[3] = 1, -EBADMSG);                      /* reserved */
+	MUTATE(xport_put_be16(b + 8, 0), -EBADMSG);      /* width 0 */
+	MUTATE(xport_put_be16(b + 8, 201), -EINVAL);     /* not the destination's size */
+	MUTATE(xport_put_be16(b + 10, 0xffff), -EBADMSG);
+	MUTATE(xport_put_be32(b + 12, 9), -EBADMSG);     /* key frame missing tiles */
+	MUTATE(xport_put_be32(b + 12, 13), -EBADMSG);    /* more than the grid */
+	MUTATE(xport_put_be32(b + 12, UINT32_MAX), -EBADMSG);
+	uint8_t *r0 = b + XPORT_TILES_HDR_SIZE;
+	MUTATE(xport_put_be16(r0, 4), -EBADMSG);         /* column beyond the grid */
+	MUTATE(xport_put_be16(r0 + 2, 2), -EBADMSG);     /* row beyond */
+	MUTATE(xport_put_be16(r0, 1), -EBADMSG);         /* then out of order (1,0) (1,0) */
+	MUTATE(r0[4] = 2, -EBADMSG);                     /* encoding */
+	MUTATE(r0[5] = 1, -EBADMSG);                     /* reserved */
+	MUTATE(xport_put_be16(r0 + 6, 1), -EBADMSG);
+	MUTATE(xport_put_be32(r0 + 8, xport_get_be32(r0 + 8) + 1), -EBADMSG);
+	MUTATE(xport_put_be32(r0 + 8, xport_get_be32(r0 + 8) - 1), -EBADMSG);
+	MUTATE(xport_put_be32(r0 + 8, UINT32_MAX), -EBADMSG);
+	/* LZ4 data that does not decode to exactly one tile. */
+	MUTATE(memset(r0 + XPORT_TILES_REC_SIZE, 0xff, 8), -EBADMSG);
+	/* Second tile (raw, noisy): claiming LZ4 makes its bytes garbage. */
+	size_t l0 = xport_get_be32(r0 + 8);
+	uint8_t *r1 = r0 + XPORT_TILES_REC_SIZE + l0;
+	assert_int_equal(r1[4], XPORT_TILE_RAW);
+	MUTATE(r1[4] = XPORT_TILE_LZ4, -EBADMSG);
+	/* Duplicate tile: record 1 names tile 0. */
+	MUTATE(xport_put_be16(r1, 0), -EBADMSG);
+	/* Header parsing alone. */
+	assert_int_equal(xport_tiles_parse_header(key, XPORT_TILES_HDR_SIZE - 1, &h), -EBADMSG);
+	assert_int_equal(xport_tiles_parse_header(key, len, &h), 0);
+	/* A CRC that does not match is the caller's to find: apply succeeds. */
+	MUTATE(xport_put_be32(b + 16, 0), 0);
+	/* Wrong destination format. */
+	pixman_image_t *rgb = pixman_image_create_bits(PIXMAN_r5g6b5, 200, 100, NULL, 0);
+	assert_int_equal(apply_rc(key, len, rgb), -EINVAL);
+	pixman_image_unref(rgb);
+#undef MUTATE
+	free(b);
+	free(key);
+	pixman_image_unref(dst);
+}
+
+/* Random corruption never crashes (ASan/UBSan watch); on error the applied
+ * region still covers every pixel written. */
+static void test_random_corruption(void **state)
+{
+	size_t len;
+	uint8_t *orig = sample_payload(&len, false);
+	pixman_image_t *dst = new_image(200, 100), *ref = new_image(200, 100);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	uint8_t *b = malloc(len);
+	pixman_region32_t applied;
+	pixman_region32_init(&applied);
+	for (unsigned i = 0; i < 1000; i++) {
+		memcpy(b, orig, len);
+		unsigned flips = 1 + next_rand() % 4;
+		for (unsigned f = 0; f < flips; f++) {
+			b[next_rand() % len] ^= (uint8_t)(1u << (next_rand() % 8));
+		}
+		paint(dst, 0, 0, 200, 100, false);
+		pixman_image_composite32(PIXMAN_OP_SRC, dst, NULL, ref, 0, 0, 0, 0, 0, 0, 200, 100);
+		pixman_region32_clear(&applied);
+		int r = xport_tiles_apply(dec, b, len, dst, &applied);
+		assert_true(r == 0 || r == -EBADMSG || r == -EINVAL);
+		/* Outside the applied region nothing changed. */
+		uint32_t *d = pixman_image_get_data(dst), *e = pixman_image_get_data(ref);
+		for (int y = 0; y < 100; y++) {
+			for (int x = 0; x < 200; x++) {
+				if (d[y * 200 + x] != e[y * 200 + x]) {
+					assert_true(pixman_region32_contains_point(&applied, x, y, NULL));
+				}
+			}
+		}
+	}
+	pixman_region32_fini(&applied);
+	free(b);
+	free(orig);
+	xport_tile_decoder_destroy(dec);
+	pixman_image_unref(dst);
+	pixman_image_unref(ref);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_sizes),
+		cmocka_unit_test(test_encodings),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_random_corruption),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XPORT_CONTROL_PROTO_H
+#define XPORT_CONTROL_PROTO_H
+
+/* The control channel between gpu-server and a zone-client: one TCP
+ * connection per client (default port 7300). docs/wire-format.md is the
+ * prose version of this file.
+ *
+ * Every message is a fixed 8-byte header followed by `length` payload bytes.
+ * All fields are little-endian, at the byte offsets given below (no padding,
+ * no alignment assumed).
+ *
+ *   offset size field
+ *   0      4    length   payload bytes after the header (<= XPORT_CTL_MAX_PAYLOAD)
+ *   4      2    type     enum xport_ctl_type
+ *   6      2    version  protocol version the sender speaks (>= 1)
+ *
+ * Versioning: fields are only ever appended. A payload shorter than the
+ * minimum for its type and version is malformed; bytes beyond the fields a
+ * reader knows are ignored, so a newer peer's longer messages still parse.
+ * HELLO carries the client's highest version, WELCOME the version the
+ * session then uses (the lower of the two).
+ *
+ * Session:
+ *   client                          server
+ *   HELLO        ------------------>
+ *                <------------------ WELCOME  (or ERROR, then close)
+ *                <--- RTP media on UDP, RTCP both ways (rtcp-mux) --->
+ *   HEARTBEAT    ------------------>           every ~1 s
+ *                <------------------ HEARTBEAT (echo, for an NTP-style offset)
+ *   BYE          ------------------>           (either side, then close)
+ *
+ * A peer silent for XPORT_CTL_TIMEOUT_MS is dropped. Any message that is
+ * malformed, of an unknown type, or out of sequence gets an ERROR and the
+ * connection is closed.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XPORT_CTL_DEFAULT_PORT 7300
+
+#define XPORT_CTL_VERSION 1     /* the version this code speaks */
+#define XPORT_CTL_VERSION_MIN 1 /* the oldest version it accepts */
+
+#define XPORT_CTL_HDR_SIZE 8
+#define XPORT_CTL_MAX_PAYLOAD 1024
+#define XPORT_CTL_MAX_MSG (XPORT_CTL_HDR_SIZE + XPORT_CTL_MAX_PAYLOAD)
+
+#define XPORT_CTL_HEARTBEAT_MS 1000
+#define XPORT_CTL_TIMEOUT_MS 3000
+
+/* "ZONL" read as a little-endian u32: lets the server tell a zone-client from
+ * anything else that connects to its port. */
+#define XPORT_CTL_MAGIC 0x4c4e4f5au
+
+#define XPORT_CTL_NAME_MAX 63  /* zone name bytes, [A-Za-z0-9._-] */
+#define XPORT_CTL_TEXT_MAX 255 /* ERROR text bytes, printable ASCII */
+
+enum xport_ctl_type {
+	XPORT_CTL_HELLO = 1,
+	XPORT_CTL_WELCOME = 2,
+	XPORT_CTL_ERROR = 3,
+	XPORT_CTL_HEARTBEAT = 4,
+	XPORT_CTL_BYE = 5,
+	XPORT_CTL_TYPE_COUNT,
+};
+
+/* HELLO, client -> server, the first message (since version 1).
+ *   0  4  magic          XPORT_CTL_MAGIC
+ *   4  4  version        highest protocol version the client speaks
+ *   8  4  panel_width    the client's panel mode; 0x0@0: no preference
+ *   12 4  panel_height
+ *   16 4  panel_refresh  Hz
+ *   20 2  media_port     client UDP port for RTP/RTCP (rtcp-mux); its IP is
+ *                        the TCP peer's
+ *   22 2  name_len       1..XPORT_CTL_NAME_MAX
+ *   24 .. name           zone name, name_len bytes, no NUL
+ */
+#define XPORT_CTL_HELLO_MIN 24
+struct xport_ctl_hello {
+	uint32_t version;
+	uint32_t panel_width, panel_height, panel_refresh;
+	uint16_t media_port;
+	char zone[XPORT_CTL_NAME_MAX + 1]; /* NUL-terminated after parsing */
+};
+
+enum xport_ctl_codec {
+	XPORT_CODEC_TILES = 1, /* lossless LZ4 tiles, see transport/tiles.h */
+};
+
+/* WELCOME, server -> client, the answer to HELLO (since version 1).
+ *   0  4  version        protocol version of this session
+ *   4  4  width          zone mode (the size of every frame)
+ *   8  4  height
+ *   12 4  refresh        Hz
+ *   16 4  ssrc           RTP SSRC of the zone's stream
+ *   20 2  media_port     server UDP port sending RTP, receiving RTCP
+ *   22 2  mtu            the packets' IP MTU
+ *   24 1  codec          enum xport_ctl_codec
+ *   25 1  payload_type   RTP payload type (dynamic, 96..127)
+ *   26 1  ext_frame_id   RFC 8285 one-byte extension id of the frame id
+ *   27 1  ext_capture    extension id of the capture time
+ *   28 2  tile_size      tile edge in pixels
+ *   30 2  reserved       0
+ */
+#define XPORT_CTL_WELCOME_MIN 32
+struct xport_ctl_welcome {
+	uint32_t version;
+	uint32_t width, height, refresh;
+	uint32_t ssrc;
+	uint16_t media_port;
+	uint16_t mtu;
+	uint8_t codec;
+	uint8_t payload_type;
+	uint8_t ext_frame_id;
+	uint8_t ext_capture;
+	uint16_t tile_size;
+};
+
+enum xport_ctl_error_code {
+	XPORT_CTL_ERR_MALFORMED = 1,    /* a message could not be parsed */
+	XPORT_CTL_ERR_BAD_VERSION = 2,  /* no protocol version in common */
+	XPORT_CTL_ERR_UNKNOWN_ZONE = 3, /* HELLO named no zone of this server */
+	XPORT_CTL_ERR_PROTOCOL = 4,     /* a valid message out of sequence */
+	XPORT_CTL_ERR_BUSY = 5,         /* too many clients */
+	XPORT_CTL_ERR_INTERNAL = 6,     /* the server failed; try again */
+};
+
+/* ERROR, either way; the sender then closes (since version 1).
+ *   0  4  code           enum xport_ctl_error_code (others: treat as fatal)
+ *   4  2  text_len       0..XPORT_CTL_TEXT_MAX
+ *   6  .. text           human-readable, printable ASCII, no NUL
+ */
+#define XPORT_CTL_ERROR_MIN 6
+struct xport_ctl_error {
+	uint32_t code;
+	char text[XPORT_CTL_TEXT_MAX + 1]; /* NUL-terminated after parsing */
+};
+
+/* HEARTBEAT, either way (since version 1). The client sends one every
+ * XPORT_CTL_HEARTBEAT_MS; the server answers each at once, echoing it.
+ * With t1 = client send, t2 = server receive, t3 = server send, t4 = client
+ * receive: offset = ((t2 - t1) + (t3 - t4)) / 2, rtt = (t4 - t1) - (t3 - t2).
+ *   0  4  seq            sender's counter
+ *   4  4  echo_seq       seq of the heartbeat being echoed (0: none)
+ *   8  8  t_send_ns      sender's CLOCK_MONOTONIC at send
+ *   16 8  t_echo_ns      t_send_ns of the echoed heartbeat (0: none)
+ *   24 8  t_echo_recv_ns when the echoed heartbeat arrived, sender's clock
+ */
+#define XPORT_CTL_HEARTBEAT_MIN 32
+struct xport_ctl_heartbeat {
+	uint32_t seq, echo_seq;
+	uint64_t t_send_ns, t_echo_ns, t_echo_recv_ns;
+};
+
+enum xport_ctl_bye_reason {
+	XPORT_CTL_BYE_DONE = 0,     /* finished (e.g. -n frames shown) */
+	XPORT_CTL_BYE_SHUTDOWN = 1, /* the program is exiting */
+};
+
+/* BYE, either way; the sender then closes (since version 1).
+ *   0  4  reason         enum xport_ctl_bye_reason
+ */
+#define XPORT_CTL_BYE_MIN 4
+struct xport_ctl_bye {
+	uint32_t reason;
+};
+
+struct xport_ctl_msg {
+	uint16_t type;    /* enum xport_ctl_type */
+	uint16_t version; /* from the header */
+	union {
+		struct xport_ctl_hello hello;
+		struct xport_ctl_welcome welcome;
+		struct xport_ctl_error error;
+		struct xport_ctl_heartbeat heartbeat;
+		struct xport_ctl_bye bye;
+	};
+};
+
+/* Parses the first message in buf[0..len) (a stream: more may follow).
+ * Returns 0 and sets *msg and *consumed; -EAGAIN if buf holds only part of a
+ * message (read more and call again); -EMSGSIZE if the header announces a
+ * payload above XPORT_CTL_MAX_PAYLOAD; -EPROTO for an unknown type or a
+ * header version of 0; -EBADMSG for a payload that does not parse. Every
+ * error but -EAGAIN is fatal to the connection. */
+int xport_ctl_parse(const uint8_t *buf, size_t len, struct xport_ctl_msg *msg, size_t *consumed);
+
+/* Encodes msg (header version XPORT_CTL_VERSION) into buf. Returns 0 and
+ * sets *out_len, or -ENOSPC if cap is too small, -EINVAL if a field is out
+ * of range (unknown type, bad name or text). */
+int xport_ctl_encode(const struct xport_ctl_msg *msg, uint8_t *buf, size_t cap, size_t *out_len);
+
+/* Is name a valid zone name (1..XPORT_CTL_NAME_MAX of [A-Za-z0-9._-])? */
+bool xport_ctl_name_valid(const char *name, size_t len);
+
+const char *xport_ctl_type_name(uint16_t type);
+const char *xport_ctl_error_name(uint32_t code);
+
+#endif

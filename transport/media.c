@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+#include "media.h"
+
+#include <errno.h>
+
+#include "bytes.h"
+
+int xport_media_phdr_parse(const uint8_t *buf, size_t len, struct xport_media_phdr *h,
+	size_t *frag_len)
+{
+	if (len < XPORT_MEDIA_PHDR_SIZE || buf[0] != XPORT_MEDIA_PHDR_VERSION) {
+		return -EBADMSG;
+	}
+	h->flags = buf[1];
+	h->index = xport_get_be16(buf + 2);
+	h->count = xport_get_be16(buf + 4);
+	h->total = xport_get_be32(buf + 8);
+	h->offset = xport_get_be32(buf + 12);
+	size_t n = len - XPORT_MEDIA_PHDR_SIZE;
+	if (h->count == 0 || h->index >= h->count || h->total == 0 || n == 0 ||
+		h->offset >= h->total || n > h->total - h->offset) {
+		return -EBADMSG;
+	}
+	*frag_len = n;
+	return 0;
+}
+
+void xport_media_phdr_write(uint8_t *buf, const struct xport_media_phdr *h)
+{
+	buf[0] = XPORT_MEDIA_PHDR_VERSION;
+	buf[1] = h->flags;
+	xport_put_be16(buf + 2, h->index);
+	xport_put_be16(buf + 4, h->count);
+	xport_put_be16(buf + 6, 0);
+	xport_put_be32(buf + 8, h->total);
+	xport_put_be32(buf + 12, h->offset);
+}
+
+size_t xport_media_frag_size(uint32_t mtu, bool ipv6)
+{
+	if (mtu < XPORT_MEDIA_MTU_MIN || mtu > XPORT_MEDIA_MTU_MAX) {
+		return 0;
+	}
+	size_t ip = ipv6 ? 40 : 20;
+	return mtu - ip - 8 - XPORT_MEDIA_HDR_SIZE;
+}
+
+unsigned xport_media_packet_count(size_t len, size_t frag)
+{
+	if (len == 0 || frag == 0) {
+		return 0;
+	}
+	size_t n = len / frag + (len % frag != 0);
+	return n > XPORT_MEDIA_MAX_PACKETS ? 0 : (unsigned)n;
+}
+
+void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
+	uint8_t pt, uint16_t seq, uint8_t *hdr, size_t *frag_off, size_t *frag_len)
+{
+	bool last = index + 1 == f->count;
+	struct xport_rtp_packet rtp = {
+		.marker = last,
+		.pt = pt,
+		.seq = seq,
+		.ts = f->rtp_ts,
+		.ssrc = ssrc,
+		.frame_id = f->frame_id,
+		.capture_ns = f->capture_ns,
+	};
+	xport_rtp_write_media_header(hdr, &rtp, XPORT_MEDIA_EXT_FRAME_ID, XPORT_MEDIA_EXT_CAPTURE);
+	size_t off = (size_t)index * f->frag;
+	struct xport_media_phdr ph = {
+		.flags = f->key ? XPORT_MEDIA_FLAG_KEY : 0,
+		.index = (uint16_t)index,
+		.count = (uint16_t)f->count,
+		.total = (uint32_t)f->len,
+		.offset = (uint32_t)off,
+	};
+	xport_media_phdr_write(hdr + XPORT_RTP_MEDIA_HDR_SIZE, &ph);
+	*frag_off = off;
+	*frag_len = last ? f->len - off : f->frag;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XPORT_MEDIA_H
+#define XPORT_MEDIA_H
+
+/* Media packets: how one encoded frame (a tiles payload, see tiles.h) is
+ * split into RTP packets. Each packet is
+ *
+ *   RTP header (12) | one-byte extension (20): frame id, capture time
+ *   | payload header (16) | fragment of the frame payload
+ *
+ * Payload header, big-endian:
+ *   0  1  version       1
+ *   1  1  flags         bit 0: KEY (the frame is a key frame)
+ *   2  2  index         packet index within the frame, 0..count-1
+ *   4  2  count         packets in the frame, >= 1
+ *   6  2  reserved      0
+ *   8  4  total         frame payload bytes, >= 1
+ *   12 4  offset        this fragment's offset = index * fragment size
+ *
+ * Every packet but the last carries exactly `fragment size` bytes, so a
+ * receiver can check each packet against the others; the last carries the
+ * rest. All packets of a frame share frame id, capture time, RTP timestamp,
+ * flags, count and total, and have consecutive sequence numbers
+ * (seq - index is constant); the marker bit is set on the last (index
+ * count-1) only. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp.h"
+
+#define XPORT_MEDIA_PHDR_SIZE 16
+#define XPORT_MEDIA_PHDR_VERSION 1
+#define XPORT_MEDIA_FLAG_KEY 0x01
+
+/* Everything before the fragment. */
+#define XPORT_MEDIA_HDR_SIZE (XPORT_RTP_MEDIA_HDR_SIZE + XPORT_MEDIA_PHDR_SIZE)
+
+#define XPORT_MEDIA_PT_DEFAULT 96
+#define XPORT_MEDIA_EXT_FRAME_ID 1
+#define XPORT_MEDIA_EXT_CAPTURE 2
+
+#define XPORT_MEDIA_MTU_DEFAULT 1500
+#define XPORT_MEDIA_MTU_MIN 576
+#define XPORT_MEDIA_MTU_MAX 65535
+#define XPORT_MEDIA_MAX_PACKETS 65535
+
+struct xport_media_phdr {
+	uint8_t flags;
+	uint16_t index, count;
+	uint32_t total, offset;
+};
+
+/* Returns 0 or -EBADMSG (short, wrong version, index >= count, count 0,
+ * total 0, fragment beyond total). frag_len is the bytes after the header. */
+int xport_media_phdr_parse(const uint8_t *buf, size_t len, struct xport_media_phdr *h,
+	size_t *frag_len);
+void xport_media_phdr_write(uint8_t *buf, const struct xport_media_phdr *h);
+
+/* Fragment bytes per packet so that IP + UDP + XPORT_MEDIA_HDR_SIZE + fragment
+ * <= mtu; 0 if mtu is out of [XPORT_MEDIA_MTU_MIN, XPORT_MEDIA_MTU_MAX]. */
+size_t xport_media_frag_size(uint32_t mtu, bool ipv6);
+
+/* Packets needed for a payload of len bytes; 0 if more than
+ * XPORT_MEDIA_MAX_PACKETS (or len or frag is 0). */
+unsigned xport_media_packet_count(size_t len, size_t frag);
+
+/* One frame to packetize. */
+struct xport_media_frame {
+	uint32_t frame_id;
+	uint64_t capture_ns;
+	uint32_t rtp_ts;
+	bool key;
+	const uint8_t *data;
+	size_t len;
+	size_t frag;    /* xport_media_frag_size() */
+	unsigned count; /* xport_media_packet_count(len, frag) */
+};
+
+/* Writes the XPORT_MEDIA_HDR_SIZE bytes of headers of packet `index` (RTP
+ * sequence number seq) into hdr; the packet's fragment is
+ * f->data[*frag_off .. *frag_off + *frag_len). */
+void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
+	uint8_t pt, uint16_t seq, uint8_t *hdr, size_t *frag_off, size_t *frag_len);
+
+#endif

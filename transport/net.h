@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XPORT_NET_H
+#define XPORT_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Socket address helpers shared by gpu-server and zone-client. */
+
+#define XPORT_NET_ADDR_STRLEN 64 /* "[v6 address]:port" with room to spare */
+
+/* Splits "HOST:PORT", "[V6HOST]:PORT" or "HOST" (then *port = default_port)
+ * into host (NUL-terminated, at most host_cap - 1 bytes) and port.
+ * Returns 0 or -EINVAL. */
+int xport_net_split_hostport(const char *s, char *host, size_t host_cap, uint16_t *port,
+	uint16_t default_port);
+
+/* Resolves host (a name or numeric address; passive: "" or "*" is the
+ * wildcard) to its first usable address. Blocks in getaddrinfo(): call at
+ * start-up only. Returns 0 or -ENOENT. */
+int xport_net_resolve(const char *host, uint16_t port, bool passive, int socktype,
+	struct sockaddr_storage *ss, socklen_t *len);
+
+/* "1.2.3.4:5" or "[::1]:5" into buf (XPORT_NET_ADDR_STRLEN); returns buf. */
+const char *xport_net_addr_str(const struct sockaddr *sa, char *buf, size_t cap);
+
+uint16_t xport_net_get_port(const struct sockaddr *sa);
+void xport_net_set_port(struct sockaddr *sa, uint16_t port);
+/* Same IP address (ports ignored)? */
+bool xport_net_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+/* Same IP address and port? */
+bool xport_net_same_addr(const struct sockaddr *a, const struct sockaddr *b);
+socklen_t xport_net_addr_len(const struct sockaddr *sa);
+
+/* Raises a socket buffer (SO_RCVBUF/SO_SNDBUF) to bytes, beyond the sysctl
+ * limit when we may (SO_*BUFFORCE). Best effort. */
+void xport_net_set_buffer(int fd, int optname, int bytes);
+
+#endif

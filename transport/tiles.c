@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+#include "tiles.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "crc32c.h"
+
+/* Tile pixels travel as little-endian x8r8g8b8 words, which is the memory
+ * layout of pixman's x8r8g8b8 on this host; a big-endian port would swap. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tile pixels assume a little-endian host");
+
+struct xport_tile_encoder {
+	uint32_t width, height;
+	unsigned log2, tile;
+	uint32_t cols, rows;
+	uint8_t *marked; /* per tile: already in list */
+	uint32_t *list;  /* damaged tile indices (row * cols + col) */
+	uint8_t *scratch;
+	void *lz4_state;
+};
+
+static bool format_ok(pixman_image_t *image)
+{
+	pixman_format_code_t f = pixman_image_get_format(image);
+	return f == PIXMAN_x8r8g8b8 || f == PIXMAN_a8r8g8b8;
+}
+
+static uint32_t div_up(uint32_t v, unsigned log2)
+{
+	return (v >> log2) + ((v & ((1u << log2) - 1)) != 0);
+}
+
+struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t height,
+	unsigned tile_log2)
+{
+	if (width < 1 || height < 1 || width > XPORT_TILES_MAX_DIM || height > XPORT_TILES_MAX_DIM ||
+		tile_log2 < XPORT_TILES_LOG2_MIN || tile_log2 > XPORT_TILES_LOG2_MAX) {
+		return NULL;
+	}
+	struct xport_tile_encoder *enc = calloc(1, sizeof(*enc));
+	if (!enc) {
+		return NULL;
+	}
+	enc->width = width;
+	enc->height = height;
+	enc->log2 = tile_log2;
+	enc->tile = 1u << tile_log2;
+	enc->cols = div_up(width, tile_log2);
+	enc->rows = div_up(height, tile_log2);
+	size_t n = (size_t)enc->cols * enc->rows;
+	enc->marked = calloc(n, 1);
+	enc->list = calloc(n, sizeof(*enc->list));
+	enc->scratch = malloc((size_t)enc->tile * enc->tile * 4);
+	enc->lz4_state = malloc((size_t)LZ4_sizeofState());
+	if (!enc->marked || !enc->list || !enc->scratch || !enc->lz4_state) {
+		xport_tile_encoder_destroy(enc);
+		return NULL;
+	}
+	return enc;
+}
+
+void xport_tile_encoder_destroy(struct xport_tile_encoder *enc)
+{
+	if (!enc) {
+		return;
+	}
+	free(enc->marked);
+	free(enc->list);
+	free(enc->scratch);
+	free(enc->lz4_state);
+	free(enc);
+}
+
+static size_t tile_raw_bytes(unsigned tile)
+{
+	return (size_t)tile * tile * 4;
+}
+
+static size_t record_bound(unsigned tile)
+{
+	return XPORT_TILES_REC_SIZE + (size_t)LZ4_COMPRESSBOUND((int)tile_raw_bytes(tile));
+}
+
+size_t xport_tiles_max_payload(uint32_t width, uint32_t height, unsigned tile_log2)
+{
+	if (tile_log2 < XPORT_TILES_LOG2_MIN || tile_log2 > XPORT_TILES_LOG2_MAX) {
+		return 0;
+	}
+	size_t n = (size_t)div_up(width, tile_log2) * div_up(height, tile_log2);
+	return XPORT_TILES_HDR_SIZE + n * record_bound(1u << tile_log2);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Collects the tiles under damage, sorted, into enc->list; returns count. */
+static size_t collect_damage(struct xport_tile_encoder *enc, const pixman_region32_t *damage)
+{
+	size_t n = 0;
+	int n_rects = 0;
+	const pixman_box32_t *r = pixman_region32_rectangles((pixman_region32_t *)damage, &n_rects);
+	for (int i = 0; i < n_rects; i++) {
+		/* Clip to the frame; damage outside it is ignored. */
+		int32_t x1 = r[i].x1 < 0 ? 0 : r[i].x1;
+		int32_t y1 = r[i].y1 < 0 ? 0 : r[i].y1;
+		int32_t x2 = r[i].x2 > (int32_t)enc->width ? (int32_t)enc->width : r[i].x2;
+		int32_t y2 = r[i].y2 > (int32_t)enc->height ? (int32_t)enc->height : r[i].y2;
+		if (x1 >= x2 || y1 >= y2) {
+			continue;
+		}
+		uint32_t c0 = (uint32_t)x1 >> enc->log2, c1 = (uint32_t)(x2 - 1) >> enc->log2;
+		uint32_t r0 = (uint32_t)y1 >> enc->log2, r1 = (uint32_t)(y2 - 1) >> enc->log2;
+		for (uint32_t row = r0; row <= r1; row++) {
+			for (uint32_t col = c0; col <= c1; col++) {
+				uint32_t idx = row * enc->cols + col;
+				if (!enc->marked[idx]) {
+					enc->marked[idx] = 1;
+					enc->list[n++] = idx;
+				}
+			}
+		}
+	}
+	qsort(enc->list, n, sizeof(*enc->list), cmp_u32);
+	for (size_t i = 0; i < n; i++) {
+		enc->marked[enc->list[i]] = 0;
+	}
+	return n;
+}
+
+static size_t encode_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, size_t stride,
+	uint32_t idx, uint8_t *out, size_t cap)
+{
+	uint32_t col = idx % enc->cols, row = idx / enc->cols;
+	uint32_t x = col << enc->log2, y = row << enc->log2;
+	uint32_t w = enc->width - x < enc->tile ? enc->width - x : enc->tile;
+	uint32_t h = enc->height - y < enc->tile ? enc->height - y : enc->tile;
+	size_t row_bytes = (size_t)w * 4;
+	size_t raw = row_bytes * h;
+	for (uint32_t j = 0; j < h; j++) {
+		memcpy(enc->scratch + j * row_bytes, pixels + (size_t)(y + j) * stride + (size_t)x * 4,
+			row_bytes);
+	}
+	uint8_t *data = out + XPORT_TILES_REC_SIZE;
+	int clen = LZ4_compress_fast_extState(enc->lz4_state, (const char *)enc->scratch,
+		(char *)data, (int)raw, (int)(cap - XPORT_TILES_REC_SIZE), 1);
+	uint8_t encoding = XPORT_TILE_LZ4;
+	size_t len = (size_t)clen;
+	if (clen <= 0 || len >= raw) {
+		/* Incompressible: raw is smaller and cheaper to decode. */
+		memcpy(data, enc->scratch, raw);
+		encoding = XPORT_TILE_RAW;
+		len = raw;
+	}
+	xport_put_be16(out, (uint16_t)col);
+	xport_put_be16(out + 2, (uint16_t)row);
+	out[4] = encoding;
+	out[5] = 0;
+	xport_put_be16(out + 6, 0);
+	xport_put_be32(out + 8, (uint32_t)len);
+	return XPORT_TILES_REC_SIZE + len;
+}
+
+int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
+	const pixman_region32_t *damage, uint8_t flags, uint32_t base_id, uint32_t crc,
+	uint8_t **out, size_t *out_len)
+{
+	if (!format_ok(image) || (uint32_t)pixman_image_get_width(image) != enc->width ||
+		(uint32_t)pixman_image_get_height(image) != enc->height ||
+		(!(flags & XPORT_TILES_KEY) && !damage)) {
+		return -EINVAL;
+	}
+	bool key = flags & XPORT_TILES_KEY;
+	size_t n = key ? (size_t)enc->cols * enc->rows : collect_damage(enc, damage);
+	size_t cap = XPORT_TILES_HDR_SIZE + n * record_bound(enc->tile);
+	/* Sized for the worst case; large allocations are mapped lazily, so
+	 * only the bytes written cost, and the buffer shrinks afterwards. */
+	uint8_t *buf = malloc(cap);
+	if (!buf) {
+		return -ENOMEM;
+	}
+	const uint8_t *pixels = (const uint8_t *)pixman_image_get_data(image);
+	size_t stride = (size_t)pixman_image_get_stride(image);
+	size_t off = XPORT_TILES_HDR_SIZE;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t idx = key ? (uint32_t)i : enc->list[i];
+		off += encode_tile(enc, pixels, stride, idx, buf + off, cap - off);
+	}
+	buf[0] = XPORT_TILES_VERSION;
+	buf[1] = flags & (XPORT_TILES_KEY | XPORT_TILES_REFRESH);
+	buf[2] = (uint8_t)enc->log2;
+	buf[3] = 0;
+	xport_put_be32(buf + 4, key ? 0 : base_id);
+	xport_put_be16(buf + 8, (uint16_t)enc->width);
+	xport_put_be16(buf + 10, (uint16_t)enc->height);
+	xport_put_be32(buf + 12, (uint32_t)n);
+	xport_put_be32(buf + 16, crc);
+	uint8_t *shrunk = realloc(buf, off);
+	*out = shrunk ? shrunk : buf;
+	*out_len = off;
+	return 0;
+}
+
+int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h)
+{
+	if (len < XPORT_TILES_HDR_SIZE || buf[0] != XPORT_TILES_VERSION || buf[3] != 0 ||
+		(buf[1] & ~(XPORT_TILES_KEY | XPORT_TILES_REFRESH))) {
+		return -EBADMSG;
+	}
+	h->flags = buf[1];
+	h->tile_log2 = buf[2];
+	h->base_id = xport_get_be32(buf + 4);
+	h->width = xport_get_be16(buf + 8);
+	h->height = xport_get_be16(buf + 10);
+	h->n_tiles = xport_get_be32(buf + 12);
+	h->crc = xport_get_be32(buf + 16);
+	if (h->tile_log2 < XPORT_TILES_LOG2_MIN || h->tile_log2 > XPORT_TILES_LOG2_MAX ||
+		h->width < 1 || h->height < 1 || h->width > XPORT_TILES_MAX_DIM ||
+		h->height > XPORT_TILES_MAX_DIM) {
+		return -EBADMSG;
+	}
+	uint64_t all = (uint64_t)div_up(h->width, h->tile_log2) * div_up(h->height, h->tile_log2);
+	if (h->n_tiles > all || ((h->flags & XPORT_TILES_KEY) && h->n_tiles != all)) {
+		return -EBADMSG;
+	}
+	/* Every record needs at least its header: cheap early rejection. */
+	if ((uint64_t)h->n_tiles * XPORT_TILES_REC_SIZE > len - XPORT_TILES_HDR_SIZE) {
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+struct xport_tile_decoder {
+	uint8_t *scratch; /* one tile of the largest size */
+};
+
+struct xport_tile_decoder *xport_tile_decoder_create(void)
+{
+	struct xport_tile_decoder *dec = calloc(1, sizeof(*dec));
+	if (!dec) {
+		return NULL;
+	}
+	dec->scratch = malloc(tile_raw_bytes(1u << XPORT_TILES_LOG2_MAX));
+	if (!dec->scratch) {
+		free(dec);
+		return NULL;
+	}
+	return dec;
+}
+
+void xport_tile_decoder_destroy(struct xport_tile_decoder *dec)
+{
+	if (!dec) {
+		return;
+	}
+	free(dec->scratch);
+	free(dec);
+}
+
+/* Adjacent tiles of one tile row are added to the applied region as one
+ * rectangle: a key frame costs one region operation per tile row. */
+struct run {
+	bool open;
+	uint32_t x1, x2, y1, y2;
+};
+
+static void run_flush(struct run *run, pixman_region32_t *applied)
+{
+	if (run->open) {
+		pixman_region32_union_rect(applied, applied, (int)run->x1, (int)run->y1,
+			run->x2 - run->x1, run->y2 - run->y1);
+		run->open = false;
+	}
+}
+
+static void run_add(struct run *run, pixman_region32_t *applied, uint32_t x, uint32_t y,
+	uint32_t w, uint32_t h)
+{
+	if (run->open && run->y1 == y && run->y2 == y + h && run->x2 == x) {
+		run->x2 = x + w;
+		return;
+	}
+	run_flush(run, applied);
+	*run = (struct run){ .open = true, .x1 = x, .x2 = x + w, .y1 = y, .y2 = y + h };
+}
+
+static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+	const struct xport_tiles_header *h, uint8_t *pixels, size_t stride, struct run *run,
+	pixman_region32_t *applied)
+{
+	unsigned tile = 1u << h->tile_log2;
+	uint32_t cols = div_up(h->width, h->tile_log2), rows = div_up(h->height, h->tile_log2);
+	size_t off = XPORT_TILES_HDR_SIZE;
+	uint64_t prev = 0;
+	for (uint32_t i = 0; i < h->n_tiles; i++) {
+		if (len - off < XPORT_TILES_REC_SIZE) {
+			return -EBADMSG;
+		}
+		const uint8_t *rec = buf + off;
+		uint32_t col = xport_get_be16(rec), row = xport_get_be16(rec + 2);
+		uint8_t encoding = rec[4];
+		size_t dlen = xport_get_be32(rec + 8);
+		off += XPORT_TILES_REC_SIZE;
+		uint64_t idx = (uint64_t)row * cols + col;
+		if (col >= cols || row >= rows || (i > 0 && idx <= prev) || rec[5] != 0 ||
+			xport_get_be16(rec + 6) != 0 || dlen > len - off) {
+			return -EBADMSG;
+		}
+		prev = idx;
+		uint32_t x = col << h->tile_log2, y = row << h->tile_log2;
+		uint32_t w = h->width - x < tile ? h->width - x : tile;
+		uint32_t th = h->height - y < tile ? h->height - y : tile;
+		size_t row_bytes = (size_t)w * 4;
+		size_t raw = row_bytes * th;
+		const uint8_t *src;
+		if (encoding == XPORT_TILE_RAW) {
+			if (dlen != raw) {
+				return -EBADMSG;
+			}
+			src = buf + off;
+		} else if (encoding == XPORT_TILE_LZ4) {
+			/* LZ4_decompress_safe never reads or writes out of bounds,
+			 * whatever the input; anything but exactly `raw` bytes out
+			 * is an error. */
+			if (LZ4_decompress_safe((const char *)buf + off, (char *)dec->scratch, (int)dlen,
+				(int)raw) != (int)raw) {
+				return -EBADMSG;
+			}
+			src = dec->scratch;
+		} else {
+			return -EBADMSG;
+		}
+		for (uint32_t j = 0; j < th; j++) {
+			memcpy(pixels + (size_t)(y + j) * stride + (size_t)x * 4, src + j * row_bytes,
+				row_bytes);
+		}
+		run_add(run, applied, x, y, w, th);
+		off += dlen;
+	}
+	return off == len ? 0 : -EBADMSG;
+}
+
+int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+	pixman_image_t *dst, pixman_region32_t *applied)
+{
+	struct xport_tiles_header h;
+	int r = xport_tiles_parse_header(buf, len, &h);
+	if (r < 0) {
+		return r;
+	}
+	if (!format_ok(dst) || (uint32_t)pixman_image_get_width(dst) != h.width ||
+		(uint32_t)pixman_image_get_height(dst) != h.height) {
+		return -EINVAL;
+	}
+	struct run run = { 0 };
+	r = apply_records(dec, buf, len, &h, (uint8_t *)pixman_image_get_data(dst),
+		(size_t)pixman_image_get_stride(dst), &run, applied);
+	/* Also on error: *applied must cover every pixel written. */
+	run_flush(&run, applied);
+	return r;
+}
+
+uint32_t xport_tiles_image_crc(pixman_image_t *image)
+{
+	return xport_crc32c_rows(pixman_image_get_data(image),
+		(size_t)pixman_image_get_stride(image), (size_t)pixman_image_get_width(image) * 4,
+		(size_t)pixman_image_get_height(image));
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef XPORT_TILES_H
+#define XPORT_TILES_H
+
+/* The "tiles" codec: lossless, damage-driven. A frame payload is a header
+ * and the frame's changed 64x64 tiles (clipped at the right and bottom
+ * edges), each LZ4-compressed or raw, plus the CRC32C of the whole frame
+ * after applying them, so the receiver proves what it shows is bit-exact.
+ *
+ * Frame header, big-endian, XPORT_TILES_HDR_SIZE bytes:
+ *   0  1  version     1
+ *   1  1  flags       XPORT_TILES_KEY: every tile, applies to any state
+ *                     XPORT_TILES_REFRESH: repeats content (join, key request)
+ *                     rather than new content: not a latency sample
+ *   2  1  tile_log2   tile edge = 1 << tile_log2, 4..7 (64 by default)
+ *   3  1  reserved    0
+ *   4  4  base_id     delta frames: the frame id whose image the tiles apply
+ *                     to; key frames: 0
+ *   8  2  width       frame size in pixels, 1..XPORT_TILES_MAX_DIM
+ *   10 2  height
+ *   12 4  n_tiles     tile records that follow
+ *   16 4  crc         CRC32C of the whole frame after applying (crc32c.h:
+ *                     x8r8g8b8 pixels row by row, width*4 bytes per row)
+ *
+ * Tile record, XPORT_TILES_REC_SIZE bytes then `length` data bytes:
+ *   0  2  column      tile column, < ceil(width / tile)
+ *   2  2  row         tile row, < ceil(height / tile)
+ *   4  1  encoding    0: raw, 1: LZ4 block
+ *   5  1  reserved    0
+ *   6  2  reserved    0
+ *   8  4  length      data bytes
+ *
+ * Tile data decodes to w*h*4 bytes: the tile's rows top to bottom, each w
+ * pixels of 4 bytes B, G, R, X (a little-endian x8r8g8b8 word), with w and h
+ * the tile's size clipped to the frame. Records are in strictly increasing
+ * (row, column) order, so no tile repeats; a key frame has every tile. The
+ * payload ends exactly after the last record. */
+
+#include <pixman.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define XPORT_TILES_VERSION 1
+#define XPORT_TILES_HDR_SIZE 20
+#define XPORT_TILES_REC_SIZE 12
+#define XPORT_TILES_KEY 0x01
+#define XPORT_TILES_REFRESH 0x02
+#define XPORT_TILES_LOG2_DEFAULT 6
+#define XPORT_TILES_LOG2_MIN 4
+#define XPORT_TILES_LOG2_MAX 7
+#define XPORT_TILES_MAX_DIM 16384
+
+enum xport_tile_encoding {
+	XPORT_TILE_RAW = 0,
+	XPORT_TILE_LZ4 = 1,
+};
+
+struct xport_tiles_header {
+	uint8_t flags;
+	uint8_t tile_log2;
+	uint32_t base_id;
+	uint32_t width, height;
+	uint32_t n_tiles;
+	uint32_t crc;
+};
+
+/* --- encoder (server) --- */
+
+struct xport_tile_encoder;
+
+/* For frames of width x height (x8r8g8b8) in tiles of 1 << tile_log2. */
+struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t height,
+	unsigned tile_log2);
+/* Accepts NULL. */
+void xport_tile_encoder_destroy(struct xport_tile_encoder *enc);
+
+/* Encodes the tiles of image that intersect damage (every tile when flags
+ * has XPORT_TILES_KEY; damage may then be NULL) into a new buffer, which
+ * the caller frees. The work is proportional to the damaged tiles. crc is
+ * written as given (the caller computes it once for all clients).
+ * Returns 0 or -ENOMEM / -EINVAL (image of the wrong size or format). */
+int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
+	const pixman_region32_t *damage, uint8_t flags, uint32_t base_id, uint32_t crc,
+	uint8_t **out, size_t *out_len);
+
+/* Upper bound of a payload for width x height: what a receiver must accept. */
+size_t xport_tiles_max_payload(uint32_t width, uint32_t height, unsigned tile_log2);
+
+/* --- decoder (client) --- */
+
+/* Parses and checks the frame header. Returns 0 or -EBADMSG. */
+int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h);
+
+struct xport_tile_decoder;
+
+struct xport_tile_decoder *xport_tile_decoder_create(void);
+/* Accepts NULL. */
+void xport_tile_decoder_destroy(struct xport_tile_decoder *dec);
+
+/* Validates every record of the payload and writes its tiles into dst, which
+ * must be x8r8g8b8 of the header's size, adding each written tile's rectangle
+ * to *applied (initialised by the caller). On error dst may be partly
+ * written (exactly within *applied). Does not check the CRC (the caller
+ * does, over its whole frame). Returns 0, -EBADMSG for a malformed payload,
+ * -EINVAL if dst does not match the header. */
+int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+	pixman_image_t *dst, pixman_region32_t *applied);
+
+/* CRC32C of a whole x8r8g8b8 image, as the frame header's crc. */
+uint32_t xport_tiles_image_crc(pixman_image_t *image);
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VGPU_VHOST_USER_H
+#define VGPU_VHOST_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct zl_loop;
+struct vgpu_device;
+
+/* The vhost-user backend of one virtio-gpu device: a listening UNIX socket a
+ * QEMU frontend (-device vhost-user-gpu-pci,chardev=...) connects to, the
+ * vhost-user protocol on that connection, the two split virtqueues
+ * (0 = controlq, 1 = cursorq) kicked through eventfds, and the vhost-user-gpu
+ * display socket QEMU hands over with GPU_SET_SOCKET.
+ *
+ * Everything runs on the caller's zl_loop; nothing blocks, sleeps or starts a
+ * thread. One frontend is served at a time; a second connection is refused
+ * while one is active. Everything the frontend and the guest send is
+ * validated; a frontend breaking the protocol is disconnected, a guest
+ * breaking its rings gets its bad requests returned empty or, if the ring
+ * itself is corrupt, the device stops serving it until the guest resets the
+ * device or the frontend reconnects. The server itself keeps running.
+ *
+ * When the frontend goes away (or resets the device) the device is reset with
+ * vgpu_device_reset(), guest memory is unmapped and every fd is closed. */
+
+struct vgpu_vhost_user;
+
+struct vgpu_vhost_user_listener {
+	/* A frontend connected. May be NULL. */
+	void (*connected)(void *data);
+	/* The frontend went away; the device has been reset already. May be
+	 * NULL. Must not destroy the vgpu_vhost_user. */
+	void (*disconnected)(void *data);
+};
+
+/* Listens on socket_path (a stale socket file there is replaced, one in use
+ * is not). socket_path may be NULL: then frontends come only through
+ * vgpu_vhost_user_adopt_fd(). dev and loop are borrowed and must outlive the
+ * result; listener may be NULL. Returns NULL on failure (logged). */
+struct vgpu_vhost_user *vgpu_vhost_user_create(struct zl_loop *loop, const char *socket_path,
+	struct vgpu_device *dev, const struct vgpu_vhost_user_listener *listener, void *data);
+/* Accepts NULL. Unmaps guest memory, closes every fd and unlinks the socket.
+ * Does not reset the device (it may be destroyed next) but detaches the
+ * guest memory from it. */
+void vgpu_vhost_user_destroy(struct vgpu_vhost_user *vu);
+
+/* Serves an already connected stream socket as the frontend connection
+ * (socket activation, --fd=N, tests). Takes ownership of fd, also on error.
+ * Returns 0, or -EBUSY if a frontend is connected. */
+int vgpu_vhost_user_adopt_fd(struct vgpu_vhost_user *vu, int fd);
+/* Drops the current frontend, if any, as if it had disconnected. */
+void vgpu_vhost_user_disconnect(struct vgpu_vhost_user *vu);
+
+struct vgpu_vhost_user_stats {
+	bool connected;          /* a frontend connection is open */
+	bool broken;             /* a ring broke: the device is not served */
+	bool display_ready;      /* display socket handshake done */
+	uint64_t connections;    /* frontends accepted so far */
+	uint64_t messages;       /* vhost-user messages handled */
+	uint64_t bad_messages;   /* ... of which failed or were refused */
+	uint64_t kicks;          /* kick eventfd wake-ups */
+	uint64_t calls;          /* call eventfd signals */
+	uint64_t ctrl_requests;  /* controlq chains handed to the device */
+	uint64_t cursor_requests;
+	uint64_t bad_chains;     /* chains returned empty */
+	uint64_t device_resets;
+	uint64_t display_features; /* what QEMU offered on the display socket */
+};
+void vgpu_vhost_user_get_stats(const struct vgpu_vhost_user *vu, struct vgpu_vhost_user_stats *stats);
+
+/* Fuzzing and test seam: handles one complete message (12-byte header and
+ * its payload, exactly len bytes) as if it had been read from the frontend,
+ * with n_fds fds attached (ownership taken, also on error). Works without a
+ * connection (replies are then dropped). Returns 0, or a negative errno if
+ * the message was refused; if it ended the session (as a connection drop
+ * would), the session state has been torn down. */
+int vgpu_vhost_user_handle_message(struct vgpu_vhost_user *vu, const void *msg, size_t len,
+	int *fds, unsigned n_fds);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#include "backend.h"
+
+#include <string.h>
+
+static const struct zc_backend_impl *const backends[] = {
+	&zc_backend_headless,
+};
+
+const struct zc_backend_impl *zc_backend_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strcmp(backends[i]->name, name) == 0) {
+			return backends[i];
+		}
+	}
+	return NULL;
+}
+
+const char *zc_backend_names(void)
+{
+	return "headless";
+}

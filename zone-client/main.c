@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* zone-client: connects to gpu-server, receives one zone's stream, verifies
+ * every frame and presents it (see session.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "session.h"
+#include "snapshot.h"
+#include "stats.h"
+#include "transport/control-proto.h"
+#include "transport/net.h"
+#include "util/log.h"
+#include "util/loop.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
+		"                   [--dump-all] [--stats FILE] [--mode WxH@HZ] [--media-port PORT] [-v]\n"
+		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
+		"  -z, --zone ZONE           the zone to show\n"
+		"  -b, --backend NAME        present backend: %s (default headless)\n"
+		"  -o, --output DIR          write DIR/last.png when exiting\n"
+		"  -n, --frames N            exit 0 after N frames shown\n"
+		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"                            (NNNNNN counts from 1)\n"
+		"      --stats FILE          write statistics as JSON when exiting\n"
+		"      --mode WxH@HZ         the panel's mode, told to the server\n"
+		"      --media-port PORT     local UDP port for RTP/RTCP (default: any)\n"
+		"  -v, --verbose             more log (twice: debug)\n",
+		XPORT_CTL_DEFAULT_PORT, zc_backend_names());
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-') {
+		return -EINVAL;
+	}
+	*v = x;
+	return 0;
+}
+
+static int parse_mode(const char *s, uint32_t *w, uint32_t *h, uint32_t *hz)
+{
+	unsigned a, b, c = 0;
+	char tail;
+	int n = sscanf(s, "%ux%u@%u%c", &a, &b, &c, &tail);
+	if ((n != 3 && !(n == 2 && !strchr(s, '@'))) || a == 0 || b == 0 || a > 16384 ||
+		b > 16384 || c > 1000) {
+		return -EINVAL;
+	}
+	*w = a;
+	*h = b;
+	*hz = c;
+	return 0;
+}
+
+/* mkdir -p */
+static int make_dir(const char *path)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		return -ENAMETOOLONG;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0777) < 0 && errno != EEXIST) {
+				return -errno;
+			}
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, 0777) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	return 0;
+}
+
+struct app {
+	struct zl_loop *loop;
+	bool signalled;
+};
+
+static void on_signal(void *data, int fd, uint32_t events)
+{
+	struct app *app = data;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		zl_info("signal %u: writing results and exiting", si.ssi_signo);
+	}
+	app->signalled = true;
+	zl_loop_quit(app->loop);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "zone", required_argument, NULL, 'z' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "frames", required_argument, NULL, 'n' },
+		{ "dump-all", no_argument, NULL, 'D' },
+		{ "stats", required_argument, NULL, 'S' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "media-port", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *server = NULL, *out_dir = NULL, *stats_path = NULL;
+	const char *backend_name = "headless";
+	bool dump_all = false;
+	int verbose = 0;
+	struct zc_session_config cfg = { 0 };
+	int c;
+	while ((c = getopt_long(argc, argv, "s:z:b:o:n:vh", opts, NULL)) != -1) {
+		uint64_t v;
+		switch (c) {
+		case 's':
+			server = optarg;
+			break;
+		case 'z':
+			cfg.zone = optarg;
+			break;
+		case 'b':
+			backend_name = optarg;
+			break;
+		case 'o':
+			out_dir = optarg;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &cfg.max_frames) < 0 || cfg.max_frames == 0) {
+				fprintf(stderr, "zone-client: -n wants a positive number, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'D':
+			dump_all = true;
+			break;
+		case 'S':
+			stats_path = optarg;
+			break;
+		case 'm':
+			if (parse_mode(optarg, &cfg.panel_width, &cfg.panel_height, &cfg.panel_refresh) < 0) {
+				fprintf(stderr, "zone-client: --mode wants WxH@HZ, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (parse_u64(optarg, &v) < 0 || v > 65535) {
+				fprintf(stderr, "zone-client: bad --media-port '%s'\n", optarg);
+				return 2;
+			}
+			cfg.media_port = (uint16_t)v;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || !server || !cfg.zone) {
+		usage(stderr);
+		return 2;
+	}
+	if (!xport_ctl_name_valid(cfg.zone, strlen(cfg.zone))) {
+		fprintf(stderr, "zone-client: '%s' is not a zone name (1..%u of A-Z a-z 0-9 . _ -)\n",
+			cfg.zone, XPORT_CTL_NAME_MAX);
+		return 2;
+	}
+	cfg.backend = zc_backend_find(backend_name);
+	if (!cfg.backend) {
+		fprintf(stderr, "zone-client: unknown backend '%s' (have: %s)\n", backend_name,
+			zc_backend_names());
+		return 2;
+	}
+	if (dump_all && !out_dir) {
+		fprintf(stderr, "zone-client: --dump-all needs -o DIR\n");
+		return 2;
+	}
+	char host[256];
+	if (xport_net_split_hostport(server, host, sizeof(host), &cfg.port,
+		XPORT_CTL_DEFAULT_PORT) < 0 || cfg.port == 0 || !host[0]) {
+		fprintf(stderr, "zone-client: bad server address '%s' (HOST[:PORT])\n", server);
+		return 2;
+	}
+	cfg.host = host;
+	if (out_dir) {
+		int r = make_dir(out_dir);
+		if (r < 0) {
+			fprintf(stderr, "zone-client: cannot create %s: %s\n", out_dir, strerror(-r));
+			return 1;
+		}
+		if (dump_all) {
+			cfg.dump_dir = out_dir;
+		}
+	}
+	zl_log_init(verbose >= 2 ? ZL_DEBUG : verbose == 1 ? ZL_INFO : ZL_WARN);
+
+	struct app app = { 0 };
+	int status = 1;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	app.loop = zl_loop_create();
+	struct zl_source *sig_src = NULL;
+	struct zc_session *session = NULL;
+	if (sfd < 0 || !app.loop) {
+		fprintf(stderr, "zone-client: cannot set up the event loop\n");
+		goto out;
+	}
+	sig_src = zl_loop_add_fd(app.loop, sfd, EPOLLIN, on_signal, &app);
+	session = zc_session_create(app.loop, &cfg);
+	if (!session) {
+		fprintf(stderr, "zone-client: out of memory\n");
+		goto out;
+	}
+	if (zc_session_status(session) == 0 && zl_loop_run(app.loop) < 0) {
+		fprintf(stderr, "zone-client: event loop failed\n");
+		goto out;
+	}
+	if (app.signalled) {
+		zc_session_bye(session);
+	}
+
+	/* Results are written however the session ended. */
+	status = 0;
+	if (out_dir) {
+		pixman_image_t *img = zc_session_snapshot(session);
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/last.png", out_dir);
+		if (img && zc_snapshot_write_png(img, path) < 0) {
+			status = 1;
+		}
+	}
+	if (stats_path) {
+		struct zc_stats_info info;
+		zc_session_stats_info(session, &info);
+		int r = zc_stats_write_file(zc_session_stats(session), &info, stats_path);
+		if (r < 0) {
+			fprintf(stderr, "zone-client: cannot write %s: %s\n", stats_path, strerror(-r));
+			status = 1;
+		}
+	}
+	if (!app.signalled && zc_session_status(session) < 0) {
+		fprintf(stderr, "zone-client: %s\n", zc_session_error(session));
+		status = 1;
+	}
+out:
+	zc_session_destroy(session);
+	zl_source_remove(sig_src);
+	if (sfd >= 0) {
+		close(sfd);
+	}
+	zl_loop_destroy(app.loop);
+	return status;
+}

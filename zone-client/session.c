@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: MIT */
+#include "session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+#include "transport/control-proto.h"
+#include "transport/media.h"
+#include "transport/net.h"
+#include "transport/reasm.h"
+#include "transport/rtp.h"
+#include "transport/tiles.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define MS 1000000ull
+#define TICK_NS (50 * MS)
+#define CONNECT_TIMEOUT_NS (3000 * MS)
+#define PLI_INTERVAL_NS (100 * MS)
+#define RR_INTERVAL_NS (1000 * MS)
+/* With no first frame this long after WELCOME, ask for one. */
+#define FIRST_FRAME_GRACE_NS (300 * MS)
+#define RECV_BATCH 32
+/* Datagrams handled per wake-up before giving other sources a turn. */
+#define RECV_BUDGET 1024
+#define SOCKET_BUFFER (4 * 1024 * 1024)
+#define PRESENT_RING 4
+
+enum session_state {
+	STATE_CONNECTING,
+	STATE_HELLO_SENT,
+	STATE_ACTIVE,
+	STATE_ENDED,
+};
+
+struct pending_present {
+	uint32_t frame_id;
+	uint64_t capture_ns;
+	bool refresh;
+	bool key;
+};
+
+struct zc_session {
+	struct zl_loop *loop;
+	struct zc_session_config cfg;
+	enum session_state state;
+	int status;
+	char error[320];
+	bool done;
+
+	struct sockaddr_storage server;
+	char server_name[XPORT_NET_ADDR_STRLEN];
+	int tcp_fd;
+	struct zl_source *tcp_src;
+	bool want_out;
+	uint8_t in[XPORT_CTL_MAX_MSG];
+	size_t in_len;
+	uint8_t out[2048];
+	size_t out_len;
+
+	int udp_fd;
+	struct zl_source *udp_src;
+	uint16_t media_port;
+	uint8_t *rx_bufs; /* RECV_BATCH datagrams of rx_buf_size */
+	size_t rx_buf_size;
+
+	struct zl_source *tick;
+	uint64_t t_start, t_welcome, last_rx_ns, last_hb_ns, last_rr_ns;
+	uint32_t hb_seq;
+	uint32_t server_hb_seq;
+	uint64_t server_hb_send_ns, server_hb_recv_ns;
+
+	struct xport_ctl_welcome welcome;
+	uint32_t ssrc;
+	struct xport_reasm *reasm;
+	struct xport_tile_decoder *dec;
+	struct xport_rtp_rx_stats rx;
+	uint64_t expire_ns;
+	bool have_sr;
+	uint32_t sr_lsr;
+	uint64_t sr_recv_ns;
+
+	pixman_image_t *front, *back;
+	pixman_region32_t back_dirty; /* where back may differ from front */
+	bool have_front;
+	uint32_t front_id;
+	bool need_refresh;
+	uint64_t last_pli_ns;
+	unsigned drop_logs;
+
+	struct zc_backend *backend;
+	struct pending_present pending[PRESENT_RING];
+	unsigned n_pending;
+	struct zc_stats stats;
+};
+
+static void session_end(struct zc_session *s)
+{
+	if (s->state == STATE_ENDED) {
+		return;
+	}
+	s->state = STATE_ENDED;
+	zl_source_remove(s->udp_src);
+	s->udp_src = NULL;
+	zl_source_remove(s->tcp_src);
+	s->tcp_src = NULL;
+	zl_loop_quit(s->loop);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void session_fail(struct zc_session *s, int err, const char *fmt, ...)
+{
+	if (s->state == STATE_ENDED) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->status = err < 0 ? err : -EIO;
+	zl_info("session failed: %s", s->error);
+	session_end(s);
+}
+
+/* --- control connection --- */
+
+static void tcp_update_events(struct zc_session *s)
+{
+	bool want = s->out_len > 0;
+	if (want != s->want_out && s->tcp_src) {
+		zl_source_fd_update(s->tcp_src, EPOLLIN | (want ? EPOLLOUT : 0));
+		s->want_out = want;
+	}
+}
+
+static int tcp_flush(struct zc_session *s)
+{
+	while (s->out_len > 0) {
+		ssize_t n = send(s->tcp_fd, s->out, s->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			if (errno == EAGAIN) {
+				break;
+			}
+			return -errno;
+		}
+		memmove(s->out, s->out + n, s->out_len - (size_t)n);
+		s->out_len -= (size_t)n;
+	}
+	tcp_update_events(s);
+	return 0;
+}
+
+static int ctl_send(struct zc_session *s, const struct xport_ctl_msg *msg)
+{
+	size_t len;
+	int r = xport_ctl_encode(msg, s->out + s->out_len, sizeof(s->out) - s->out_len, &len);
+	if (r < 0) {
+		/* Only a server that stopped reading fills the buffer. */
+		return r == -ENOSPC ? -ENOBUFS : r;
+	}
+	s->out_len += len;
+	return tcp_flush(s);
+}
+
+static void send_heartbeat(struct zc_session *s, uint64_t now)
+{
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_HEARTBEAT };
+	msg.heartbeat = (struct xport_ctl_heartbeat){
+		.seq = ++s->hb_seq,
+		.echo_seq = s->server_hb_seq,
+		.t_send_ns = now,
+		.t_echo_ns = s->server_hb_send_ns,
+		.t_echo_recv_ns = s->server_hb_recv_ns,
+	};
+	s->last_hb_ns = now;
+	if (ctl_send(s, &msg) < 0) {
+		session_fail(s, -EPIPE, "server %s gone: cannot send on the control connection",
+			s->server_name);
+	}
+}
+
+void zc_session_bye(struct zc_session *s)
+{
+	if (!s || s->tcp_fd < 0 || (s->state != STATE_ACTIVE && s->state != STATE_ENDED) ||
+		s->status < 0) {
+		return;
+	}
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_BYE };
+	msg.bye.reason = s->done ? XPORT_CTL_BYE_DONE : XPORT_CTL_BYE_SHUTDOWN;
+	size_t len;
+	uint8_t buf[XPORT_CTL_HDR_SIZE + XPORT_CTL_BYE_MIN];
+	if (tcp_flush(s) == 0 && s->out_len == 0 &&
+		xport_ctl_encode(&msg, buf, sizeof(buf), &len) == 0) {
+		/* Best effort: the connection closes right after anyway. */
+		if (send(s->tcp_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			zl_dbg("client", "BYE not sent: %s", strerror(errno));
+		}
+	}
+}
+
+/* --- RTCP --- */
+
+static void send_rtcp(struct zc_session *s, bool pli, uint64_t now)
+{
+	uint8_t buf[256];
+	size_t off = 0, n;
+	struct xport_rtcp_report_block block;
+	uint32_t lsr = 0, dlsr = 0;
+	if (s->have_sr) {
+		lsr = s->sr_lsr;
+		/* Delay since that SR in 1/65536 s. */
+		dlsr = (uint32_t)(((now - s->sr_recv_ns) << 16) / 1000000000ull);
+	}
+	xport_rtp_rx_stats_block(&s->rx, s->welcome.ssrc, lsr, dlsr, &block);
+	if (xport_rtcp_write_rr(buf, sizeof(buf), s->ssrc, s->rx.started ? &block : NULL, &n) < 0) {
+		return;
+	}
+	off += n;
+	if (xport_rtcp_write_sdes_cname(buf + off, sizeof(buf) - off, s->ssrc, "zone-client", &n) == 0) {
+		off += n;
+	}
+	if (pli && xport_rtcp_write_pli(buf + off, sizeof(buf) - off, s->ssrc, s->welcome.ssrc, &n) == 0) {
+		off += n;
+	}
+	if (send(s->udp_fd, buf, off, MSG_DONTWAIT) < 0) {
+		zl_dbg("client", "RTCP send: %s", strerror(errno));
+		return;
+	}
+	s->last_rr_ns = now;
+	if (pli) {
+		s->last_pli_ns = now;
+		s->stats.refresh_requests++;
+		zl_dbg("client", "PLI sent");
+	}
+}
+
+/* Asks for a key frame now if the rate limit allows; the tick repeats it
+ * every PLI_INTERVAL_NS until one is shown. */
+static void maybe_send_pli(struct zc_session *s, uint64_t now)
+{
+	if (s->need_refresh && s->state == STATE_ACTIVE &&
+		(s->last_pli_ns == 0 || now - s->last_pli_ns >= PLI_INTERVAL_NS)) {
+		send_rtcp(s, true, now);
+	}
+}
+
+static void request_refresh(struct zc_session *s)
+{
+	s->need_refresh = true;
+	maybe_send_pli(s, zl_now_ns());
+}
+
+/* --- frames --- */
+
+__attribute__((format(printf, 2, 3)))
+static void log_drop(struct zc_session *s, const char *fmt, ...)
+{
+	/* Loss can come in storms: the first few drops are warnings, the rest
+	 * debug lines (the stats count them all). */
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->drop_logs < 10) {
+		s->drop_logs++;
+		zl_warn("%s%s", msg, s->drop_logs == 10 ? " (further drops: ZONAL_DEBUG=client)" : "");
+	} else {
+		zl_dbg("client", "%s", msg);
+	}
+}
+
+static void write_dump(struct zc_session *s)
+{
+	pixman_image_t *img = s->backend->impl->snapshot(s->backend);
+	if (!img) {
+		return;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/frame-%06llu.png", s->cfg.dump_dir,
+		(unsigned long long)s->stats.frames_presented);
+	zc_snapshot_write_png(img, path);
+}
+
+static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
+{
+	struct zc_session *s = data;
+	struct pending_present p = { 0 };
+	bool found = false;
+	for (unsigned i = 0; i < s->n_pending; i++) {
+		if (s->pending[i].frame_id == frame_id) {
+			p = s->pending[i];
+			found = true;
+			memmove(&s->pending[i], &s->pending[i + 1],
+				(s->n_pending - i - 1) * sizeof(s->pending[0]));
+			s->n_pending--;
+			break;
+		}
+	}
+	if (!found) {
+		return;
+	}
+	s->stats.frames_presented++;
+	if (p.key) {
+		s->stats.key_frames++;
+	}
+	if (!p.refresh && t_present_ns >= p.capture_ns) {
+		zc_stats_add_latency(&s->stats, t_present_ns - p.capture_ns);
+	}
+	if (s->cfg.dump_dir) {
+		write_dump(s);
+	}
+	if (s->cfg.max_frames && s->stats.frames_presented >= s->cfg.max_frames && !s->done) {
+		s->done = true;
+		zl_info("%llu frames shown: done", (unsigned long long)s->stats.frames_presented);
+		zc_session_bye(s);
+		session_end(s);
+	}
+}
+
+static const struct zc_backend_listener backend_listener = {
+	.presented = on_presented,
+};
+
+/* Makes back equal to front where they differ. */
+static void sync_back(struct zc_session *s)
+{
+	int n = 0;
+	const pixman_box32_t *r = pixman_region32_rectangles(&s->back_dirty, &n);
+	for (int i = 0; i < n; i++) {
+		pixman_image_composite32(PIXMAN_OP_SRC, s->front, NULL, s->back, r[i].x1, r[i].y1, 0, 0,
+			r[i].x1, r[i].y1, r[i].x2 - r[i].x1, r[i].y2 - r[i].y1);
+	}
+	pixman_region32_clear(&s->back_dirty);
+}
+
+static void drop_frame(struct zc_session *s, bool bad)
+{
+	s->stats.frames_dropped++;
+	if (bad) {
+		s->stats.crc_mismatches++;
+	}
+	request_refresh(s);
+}
+
+static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f)
+{
+	struct xport_tiles_header h;
+	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 || h.width != s->welcome.width ||
+		h.height != s->welcome.height || !(h.flags & XPORT_TILES_KEY) != !f->key) {
+		log_drop(s, "frame %u: bad payload header; dropped", f->frame_id);
+		drop_frame(s, true);
+		return;
+	}
+	bool key = h.flags & XPORT_TILES_KEY;
+	if (!key && (!s->have_front || h.base_id != s->front_id)) {
+		log_drop(s, "frame %u: its base frame %u is not the one shown; dropped", f->frame_id,
+			h.base_id);
+		drop_frame(s, false);
+		return;
+	}
+	if (key) {
+		/* Every pixel is about to be written. */
+		pixman_region32_clear(&s->back_dirty);
+	} else {
+		sync_back(s);
+	}
+	pixman_region32_t applied;
+	pixman_region32_init(&applied);
+	int r = xport_tiles_apply(s->dec, f->data, f->len, s->back, &applied);
+	uint32_t crc = r == 0 ? xport_tiles_image_crc(s->back) : 0;
+	if (r < 0 || crc != h.crc) {
+		/* back is wrong exactly where tiles were written. */
+		pixman_region32_union(&s->back_dirty, &s->back_dirty, &applied);
+		pixman_region32_fini(&applied);
+		if (r < 0) {
+			log_drop(s, "frame %u: malformed tiles; dropped", f->frame_id);
+		} else {
+			log_drop(s, "frame %u: CRC %08x, expected %08x; dropped", f->frame_id, crc, h.crc);
+		}
+		drop_frame(s, true);
+		return;
+	}
+	/* Verified: it becomes the front. The old front lacks exactly the tiles
+	 * just applied. */
+	pixman_image_t *t = s->front;
+	s->front = s->back;
+	s->back = t;
+	pixman_region32_copy(&s->back_dirty, &applied);
+	s->have_front = true;
+	s->front_id = f->frame_id;
+	if (key) {
+		s->need_refresh = false;
+	}
+	if (pixman_region32_not_empty(&applied) && s->n_pending < PRESENT_RING) {
+		s->pending[s->n_pending++] = (struct pending_present){
+			.frame_id = f->frame_id,
+			.capture_ns = f->capture_ns,
+			.refresh = h.flags & XPORT_TILES_REFRESH,
+			.key = key,
+		};
+		if (s->backend->impl->present(s->backend, s->front, &applied, f->frame_id) < 0) {
+			s->n_pending--;
+			log_drop(s, "frame %u: the backend could not present it", f->frame_id);
+		}
+	}
+	pixman_region32_fini(&applied);
+}
+
+static void pump_frames(struct zc_session *s)
+{
+	struct xport_reasm_frame f;
+	while (s->state == STATE_ACTIVE && xport_reasm_pop(s->reasm, &f)) {
+		handle_frame(s, &f);
+		xport_reasm_frame_finish(&f);
+	}
+	uint64_t lost = xport_reasm_take_lost(s->reasm);
+	if (lost && s->state == STATE_ACTIVE) {
+		s->stats.frames_dropped += lost;
+		log_drop(s, "%llu frame(s) lost in transit", (unsigned long long)lost);
+		request_refresh(s);
+	}
+}
+
+static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct xport_rtcp_info info;
+	if (xport_rtcp_parse(buf, len, &info) < 0) {
+		s->stats.packets_rejected++;
+		return;
+	}
+	if (info.has_sr && info.sr_ssrc == s->welcome.ssrc) {
+		/* LSR: the middle 32 bits of the SR's NTP timestamp. */
+		s->sr_lsr = (uint32_t)(info.sr_ntp >> 16);
+		s->sr_recv_ns = now;
+		s->have_sr = true;
+	}
+}
+
+static void handle_datagram(struct zc_session *s, const uint8_t *buf, size_t len, uint64_t now)
+{
+	s->stats.packets_received++;
+	s->stats.bytes_received += len;
+	if (xport_rtp_is_rtcp(buf, len)) {
+		handle_rtcp(s, buf, len, now);
+		return;
+	}
+	struct xport_rtp_packet p;
+	if (xport_rtp_parse(buf, len, s->welcome.ext_frame_id, s->welcome.ext_capture, &p) < 0 ||
+		p.ssrc != s->welcome.ssrc) {
+		s->stats.packets_rejected++;
+		log_drop(s, "bad media datagram (%zu bytes); dropped", len);
+		return;
+	}
+	xport_rtp_rx_stats_update(&s->rx, p.seq, p.ts, xport_rtp_ts_90k(now, 0));
+	if (xport_reasm_push(s->reasm, &p, now) < 0) {
+		s->stats.packets_rejected++;
+		log_drop(s, "bad media packet seq %u; dropped", p.seq);
+	}
+}
+
+static void on_udp(void *data, int fd, uint32_t events)
+{
+	struct zc_session *s = data;
+	struct mmsghdr msgs[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	for (unsigned handled = 0; handled < RECV_BUDGET && s->state == STATE_ACTIVE;) {
+		for (unsigned i = 0; i < RECV_BATCH; i++) {
+			iov[i] = (struct iovec){ s->rx_bufs + i * s->rx_buf_size, s->rx_buf_size };
+			msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+		}
+		int n = recvmmsg(fd, msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			break;
+		}
+		uint64_t now = zl_now_ns();
+		for (int i = 0; i < n && s->state == STATE_ACTIVE; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				s->stats.packets_received++;
+				s->stats.packets_rejected++;
+				continue;
+			}
+			handle_datagram(s, iov[i].iov_base, msgs[i].msg_len, now);
+			/* Present as soon as a frame completes, not after the batch. */
+			pump_frames(s);
+		}
+		handled += (unsigned)n;
+	}
+}
+
+/* --- session set-up after WELCOME --- */
+
+static int start_media(struct zc_session *s)
+{
+	const struct xport_ctl_welcome *w = &s->welcome;
+	if (w->codec != XPORT_CODEC_TILES) {
+		session_fail(s, -EPROTO, "server %s offers codec %u; this client decodes tiles only",
+			s->server_name, w->codec);
+		return -EPROTO;
+	}
+	if (w->width < 1 || w->height < 1 || w->width > XPORT_TILES_MAX_DIM ||
+		w->height > XPORT_TILES_MAX_DIM || w->mtu < XPORT_MEDIA_MTU_MIN) {
+		session_fail(s, -EPROTO, "server %s announces an unusable stream (%ux%u, mtu %u)",
+			s->server_name, w->width, w->height, w->mtu);
+		return -EPROTO;
+	}
+	/* Media comes from the control peer's address, at its media port. */
+	struct sockaddr_storage media = s->server;
+	xport_net_set_port((struct sockaddr *)&media, w->media_port);
+	if (connect(s->udp_fd, (struct sockaddr *)&media,
+		xport_net_addr_len((struct sockaddr *)&media)) < 0) {
+		session_fail(s, -errno, "cannot use the server's media port: %s", strerror(errno));
+		return -EIO;
+	}
+	/* Any datagram up to the MTU, plus room to notice longer ones. */
+	s->rx_buf_size = (size_t)w->mtu + 64;
+	s->rx_bufs = malloc(s->rx_buf_size * RECV_BATCH);
+	struct xport_reasm_config rc = {
+		.ssrc = w->ssrc,
+		.payload_type = w->payload_type,
+		.max_frame_bytes = xport_tiles_max_payload(w->width, w->height, XPORT_TILES_LOG2_MIN),
+	};
+	s->reasm = xport_reasm_create(&rc);
+	s->dec = xport_tile_decoder_create();
+	s->front = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
+	s->back = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
+	if (!s->rx_bufs || !s->reasm || !s->dec || !s->front || !s->back) {
+		session_fail(s, -ENOMEM, "out of memory for a %ux%u zone", w->width, w->height);
+		return -ENOMEM;
+	}
+	s->backend = s->cfg.backend->create(s->loop, w->width, w->height, &backend_listener, s);
+	if (!s->backend) {
+		session_fail(s, -ENODEV, "the %s backend cannot run here", s->cfg.backend->name);
+		return -ENODEV;
+	}
+	/* An incomplete frame is given up after a few frame intervals without
+	 * progress. */
+	uint64_t interval = w->refresh ? 1000000000ull / w->refresh : 16 * MS;
+	s->expire_ns = 3 * interval > 100 * MS ? 3 * interval : 100 * MS;
+	s->udp_src = zl_loop_add_fd(s->loop, s->udp_fd, EPOLLIN, on_udp, s);
+	if (!s->udp_src) {
+		session_fail(s, -ENOMEM, "cannot watch the media socket");
+		return -ENOMEM;
+	}
+	s->state = STATE_ACTIVE;
+	s->t_welcome = zl_now_ns();
+	zl_info("joined zone %s on %s: %ux%u@%u, ssrc %08x, media port %u", s->cfg.zone,
+		s->server_name, w->width, w->height, w->refresh, w->ssrc, w->media_port);
+	/* Datagrams may have arrived before WELCOME was read. */
+	on_udp(s, s->udp_fd, EPOLLIN);
+	return 0;
+}
+
+static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg)
+{
+	uint64_t now = zl_now_ns();
+	switch (msg->type) {
+	case XPORT_CTL_WELCOME:
+		if (s->state != STATE_HELLO_SENT) {
+			session_fail(s, -EPROTO, "server %s sent a second WELCOME", s->server_name);
+			return;
+		}
+		s->welcome = msg->welcome;
+		start_media(s);
+		return;
+	case XPORT_CTL_ERROR:
+		session_fail(s, -ECONNREFUSED, "server %s refused: %s (%s)", s->server_name,
+			msg->error.text[0] ? msg->error.text : "no reason given",
+			xport_ctl_error_name(msg->error.code));
+		return;
+	case XPORT_CTL_HEARTBEAT: {
+		const struct xport_ctl_heartbeat *hb = &msg->heartbeat;
+		s->server_hb_seq = hb->seq;
+		s->server_hb_send_ns = hb->t_send_ns;
+		s->server_hb_recv_ns = now;
+		if (hb->echo_seq && hb->echo_seq == s->hb_seq && hb->t_echo_ns) {
+			/* t1 = our send, t2 = its receive, t3 = its send, t4 = now. */
+			int64_t t1 = (int64_t)hb->t_echo_ns, t2 = (int64_t)hb->t_echo_recv_ns;
+			int64_t t3 = (int64_t)hb->t_send_ns, t4 = (int64_t)now;
+			int64_t rtt = (t4 - t1) - (t3 - t2);
+			s->stats.rtt_ns = rtt > 0 ? (uint64_t)rtt : 0;
+			s->stats.clock_offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+		}
+		return;
+	}
+	case XPORT_CTL_BYE:
+		session_fail(s, -ECONNRESET, "server %s said goodbye", s->server_name);
+		return;
+	default:
+		session_fail(s, -EPROTO, "server %s sent an unexpected %s", s->server_name,
+			xport_ctl_type_name(msg->type));
+		return;
+	}
+}
+
+static void tcp_read(struct zc_session *s)
+{
+	for (;;) {
+		ssize_t n = recv(s->tcp_fd, s->in + s->in_len, sizeof(s->in) - s->in_len, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			return;
+		}
+		if (n == 0) {
+			session_fail(s, -ECONNRESET, "server %s closed the connection", s->server_name);
+			return;
+		}
+		if (n < 0) {
+			session_fail(s, -errno, "server %s: connection lost: %s", s->server_name,
+				strerror(errno));
+			return;
+		}
+		s->in_len += (size_t)n;
+		s->last_rx_ns = zl_now_ns();
+		size_t off = 0;
+		while (s->state == STATE_HELLO_SENT || s->state == STATE_ACTIVE) {
+			struct xport_ctl_msg msg;
+			size_t used;
+			int r = xport_ctl_parse(s->in + off, s->in_len - off, &msg, &used);
+			if (r == -EAGAIN) {
+				break;
+			}
+			if (r < 0) {
+				session_fail(s, -EPROTO, "garbage on the control connection from %s "
+					"(not a gpu-server, or a broken one)", s->server_name);
+				return;
+			}
+			off += used;
+			handle_message(s, &msg);
+		}
+		if (s->state == STATE_ENDED) {
+			return;
+		}
+		memmove(s->in, s->in + off, s->in_len - off);
+		s->in_len -= off;
+	}
+}
+
+static void send_hello(struct zc_session *s)
+{
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_HELLO };
+	msg.hello = (struct xport_ctl_hello){
+		.version = XPORT_CTL_VERSION,
+		.panel_width = s->cfg.panel_width,
+		.panel_height = s->cfg.panel_height,
+		.panel_refresh = s->cfg.panel_refresh,
+		.media_port = s->media_port,
+	};
+	snprintf(msg.hello.zone, sizeof(msg.hello.zone), "%s", s->cfg.zone);
+	if (ctl_send(s, &msg) < 0) {
+		session_fail(s, -EPIPE, "server %s: cannot send HELLO", s->server_name);
+		return;
+	}
+	s->state = STATE_HELLO_SENT;
+	s->t_start = zl_now_ns();
+}
+
+static void on_tcp(void *data, int fd, uint32_t events)
+{
+	struct zc_session *s = data;
+	if (s->state == STATE_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+			err = errno;
+		}
+		if (err) {
+			session_fail(s, -err, "cannot connect to %s: %s", s->server_name, strerror(err));
+			return;
+		}
+		s->want_out = true;
+		tcp_update_events(s);
+		send_hello(s);
+		return;
+	}
+	if ((events & EPOLLOUT) && tcp_flush(s) < 0) {
+		session_fail(s, -EPIPE, "server %s: connection lost", s->server_name);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		tcp_read(s);
+	}
+}
+
+static void on_tick(void *data)
+{
+	struct zc_session *s = data;
+	uint64_t now = zl_now_ns();
+	switch (s->state) {
+	case STATE_CONNECTING:
+		if (now - s->t_start > CONNECT_TIMEOUT_NS) {
+			session_fail(s, -ETIMEDOUT, "cannot connect to %s: timed out", s->server_name);
+		}
+		return;
+	case STATE_HELLO_SENT:
+		if (now - s->t_start > CONNECT_TIMEOUT_NS) {
+			session_fail(s, -ETIMEDOUT, "server %s did not answer HELLO", s->server_name);
+		}
+		return;
+	case STATE_ACTIVE:
+		break;
+	case STATE_ENDED:
+		return;
+	}
+	if (now - s->last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * MS) {
+		session_fail(s, -ETIMEDOUT, "server %s gone: silent for %u s", s->server_name,
+			XPORT_CTL_TIMEOUT_MS / 1000);
+		return;
+	}
+	if (now - s->last_hb_ns >= (uint64_t)XPORT_CTL_HEARTBEAT_MS * MS) {
+		send_heartbeat(s, now);
+		if (s->state != STATE_ACTIVE) {
+			return;
+		}
+	}
+	xport_reasm_expire(s->reasm, now, s->expire_ns);
+	pump_frames(s);
+	if (s->state != STATE_ACTIVE) {
+		return;
+	}
+	if (!s->have_front && now - s->t_welcome > FIRST_FRAME_GRACE_NS) {
+		s->need_refresh = true;
+	}
+	if (s->need_refresh) {
+		maybe_send_pli(s, now);
+	} else if (now - s->last_rr_ns >= RR_INTERVAL_NS) {
+		send_rtcp(s, false, now);
+	}
+}
+
+/* --- create/destroy --- */
+
+struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_session_config *cfg)
+{
+	struct zc_session *s = calloc(1, sizeof(*s));
+	if (!s) {
+		return NULL;
+	}
+	s->loop = loop;
+	s->cfg = *cfg;
+	s->tcp_fd = -1;
+	s->udp_fd = -1;
+	zc_stats_init(&s->stats);
+	pixman_region32_init(&s->back_dirty);
+	if (getrandom(&s->ssrc, sizeof(s->ssrc), GRND_NONBLOCK) != sizeof(s->ssrc)) {
+		s->ssrc = (uint32_t)zl_now_ns();
+	}
+
+	/* Failures from here on are reported like any later one: one line
+	 * from zc_session_error(), the session ended. */
+	socklen_t alen;
+	if (xport_net_resolve(cfg->host, cfg->port, false, SOCK_STREAM, &s->server, &alen) < 0) {
+		session_fail(s, -ENOENT, "cannot resolve server '%s'", cfg->host);
+		return s;
+	}
+	xport_net_addr_str((struct sockaddr *)&s->server, s->server_name, sizeof(s->server_name));
+
+	/* The media socket exists before HELLO, which announces its port. */
+	s->udp_fd = socket(s->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->udp_fd < 0) {
+		session_fail(s, -errno, "cannot create the media socket: %s", strerror(errno));
+		return s;
+	}
+	struct sockaddr_storage local = { .ss_family = s->server.ss_family };
+	xport_net_set_port((struct sockaddr *)&local, cfg->media_port);
+	if (bind(s->udp_fd, (struct sockaddr *)&local,
+		xport_net_addr_len((struct sockaddr *)&local)) < 0) {
+		session_fail(s, -errno, "cannot bind the media socket to UDP port %u: %s",
+			cfg->media_port, strerror(errno));
+		return s;
+	}
+	socklen_t llen = sizeof(local);
+	getsockname(s->udp_fd, (struct sockaddr *)&local, &llen);
+	s->media_port = xport_net_get_port((struct sockaddr *)&local);
+	/* Key frames arrive as bursts; room for one avoids self-inflicted loss. */
+	xport_net_set_buffer(s->udp_fd, SO_RCVBUF, SOCKET_BUFFER);
+
+	s->tcp_fd = socket(s->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->tcp_fd < 0) {
+		session_fail(s, -errno, "cannot create the control socket: %s", strerror(errno));
+		return s;
+	}
+	s->t_start = zl_now_ns();
+	if (connect(s->tcp_fd, (struct sockaddr *)&s->server, alen) < 0 && errno != EINPROGRESS) {
+		session_fail(s, -errno, "cannot connect to %s: %s", s->server_name, strerror(errno));
+		return s;
+	}
+	s->tcp_src = zl_loop_add_fd(loop, s->tcp_fd, EPOLLOUT, on_tcp, s);
+	s->want_out = true;
+	s->tick = zl_loop_add_timer(loop, on_tick, s);
+	if (!s->tcp_src || !s->tick || zl_source_timer_arm(s->tick, TICK_NS, TICK_NS) < 0) {
+		goto err;
+	}
+	return s;
+err:
+	zc_session_destroy(s);
+	return NULL;
+}
+
+void zc_session_destroy(struct zc_session *s)
+{
+	if (!s) {
+		return;
+	}
+	zl_source_remove(s->tick);
+	zl_source_remove(s->udp_src);
+	zl_source_remove(s->tcp_src);
+	if (s->tcp_fd >= 0) {
+		close(s->tcp_fd);
+	}
+	if (s->udp_fd >= 0) {
+		close(s->udp_fd);
+	}
+	if (s->backend) {
+		s->backend->impl->destroy(s->backend);
+	}
+	if (s->front) {
+		pixman_image_unref(s->front);
+	}
+	if (s->back) {
+		pixman_image_unref(s->back);
+	}
+	pixman_region32_fini(&s->back_dirty);
+	xport_reasm_destroy(s->reasm);
+	xport_tile_decoder_destroy(s->dec);
+	free(s->rx_bufs);
+	zc_stats_finish(&s->stats);
+	free(s);
+}
+
+int zc_session_status(const struct zc_session *s)
+{
+	return s->status;
+}
+
+const char *zc_session_error(const struct zc_session *s)
+{
+	return s->error;
+}
+
+bool zc_session_done(const struct zc_session *s)
+{
+	return s->done;
+}
+
+struct zc_stats *zc_session_stats(struct zc_session *s)
+{
+	return &s->stats;
+}
+
+void zc_session_stats_info(const struct zc_session *s, struct zc_stats_info *info)
+{
+	*info = (struct zc_stats_info){
+		.zone = s->cfg.zone,
+		.width = s->welcome.width,
+		.height = s->welcome.height,
+		.present_source = s->cfg.backend->present_source,
+	};
+}
+
+pixman_image_t *zc_session_snapshot(struct zc_session *s)
+{
+	return s->backend ? s->backend->impl->snapshot(s->backend) : NULL;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ZC_STATS_H
+#define ZC_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What the client measured, written as JSON by --stats. */
+struct zc_stats {
+	uint64_t frames_presented;
+	uint64_t frames_dropped;  /* never shown: lost, unusable base, or bad */
+	uint64_t crc_mismatches;  /* fully received but proved bad (CRC or payload) */
+	uint64_t key_frames;      /* key frames shown */
+	uint64_t bytes_received;  /* UDP payload bytes, media and RTCP */
+	uint64_t packets_received;
+	uint64_t packets_rejected; /* malformed or foreign datagrams */
+	uint64_t refresh_requests; /* PLIs sent */
+	int64_t clock_offset_ns;   /* server - client, from heartbeats (informative) */
+	uint64_t rtt_ns;
+	/* Latency samples, ns (present - t_flush), for non-refresh frames. */
+	uint64_t *latency;
+	size_t n_latency, cap_latency;
+};
+
+void zc_stats_init(struct zc_stats *s);
+void zc_stats_finish(struct zc_stats *s);
+/* Drops the sample past a fixed cap (memory stays bounded on long runs). */
+void zc_stats_add_latency(struct zc_stats *s, uint64_t ns);
+/* Nearest-rank percentile (0..100) of the latency samples, ns; 0 if none.
+ * Sorts the samples. */
+uint64_t zc_stats_percentile(struct zc_stats *s, double pct);
+
+struct zc_stats_info {
+	const char *zone;
+	uint32_t width, height;
+	const char *present_source;
+};
+
+/* Writes the JSON document. Returns 0 or a negative errno. */
+int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FILE *f);
+/* The same into path, atomically (path.tmp, then rename). */
+int zc_stats_write_file(struct zc_stats *s, const struct zc_stats_info *info, const char *path);
+
+#endif
