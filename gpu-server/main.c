@@ -57,7 +57,9 @@ static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
 	struct guest *g = data;
 	struct server *s = g->server;
 	for (unsigned zi = 0; zi < s->config.n_zones; zi++) {
-		if (comp_zone_scanout_update(s->zones[zi], g->index, u)) {
+		/* The zone composes every change at once; it sends when the guest
+		 * presents, carrying the damage of both halves of a page flip. */
+		if (comp_zone_scanout_update(s->zones[zi], g->index, u) && u->present) {
 			zone_flush(s, zi);
 		}
 	}

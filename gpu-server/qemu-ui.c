@@ -170,7 +170,6 @@ struct session {
 	uint32_t dbus_body_len;
 	uint32_t dbus_fields_len;
 	uint32_t dbus_serial;
-	bool dbus_error_is_ours;
 	uint32_t dbus_error_scanout;
 	char dbus_error_name[128];
 	struct sent_call sent[SENT_RING];

@@ -13,10 +13,12 @@
 
 /* Decisions the spec leaves open (each is what a caller or guest sees):
  *
- * - RESOURCE_UNREF of a resource a scanout shows succeeds and disables
- *   that scanout (the listener sees image NULL), as QEMU does. The spec
- *   calls UNREF "destroy" with no failure case, and refusing would let a
- *   buggy or hostile guest pin host memory.
+ * - RESOURCE_UNREF of a resource a scanout shows is refused with
+ *   ERR_INVALID_PARAMETER: the guest must take it off the scanout first
+ *   (SET_SCANOUT with resource 0), as Linux's driver always does. QEMU
+ *   instead disables the scanout silently; on a device whose scanouts are
+ *   remote panels we prefer the guest to learn of its bug. The resource
+ *   stays counted in the guest's quota, so refusing pins nothing beyond it.
  * - A backing smaller than the resource is accepted at ATTACH_BACKING (a
  *   guest may back only what it transfers); each TRANSFER_TO_HOST_2D checks
  *   that every byte it reads lies inside the backing and is refused with
@@ -437,7 +439,7 @@ static void backing_read(struct resource *r, uint64_t off, uint8_t *dst, size_t 
 /* ---- listener helpers ---- */
 
 static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box32_t *damage,
-	uint64_t t_ns)
+	uint64_t t_ns, bool present)
 {
 	if (!dev->listener.scanout_update) {
 		return;
@@ -453,6 +455,7 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 		.damage = damage,
 		.n_damage = damage ? 1 : 0,
 		.t_flush_ns = t_ns,
+		.present = present,
 	};
 	dev->listener.scanout_update(dev->data, &u);
 }
@@ -464,7 +467,7 @@ static void scanout_disable(struct vgpu_device *dev, unsigned sid, uint64_t t_ns
 		s->res->scanout_mask &= (uint16_t)~(1u << sid);
 	}
 	*s = (struct scanout){ 0 };
-	emit_scanout(dev, sid, NULL, t_ns);
+	emit_scanout(dev, sid, NULL, t_ns, true);
 }
 
 static bool rect_inside(uint32_t x, uint32_t y, uint32_t w, uint32_t h,
@@ -582,10 +585,10 @@ static uint32_t cmd_resource_unref(struct vgpu_device *dev, struct request *rq)
 	if (!r) {
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
-	for (unsigned i = 0; i < dev->num_scanouts; i++) {
-		if (dev->scanouts[i].res == r) {
-			scanout_disable(dev, i, rq->t_read_ns);
-		}
+	if (r->scanout_mask) {
+		zl_dbg("gpu", "%s: unref of resource %u refused: scanout mask 0x%x shows it",
+			dev->name, le32toh(rq->cmd.unref.resource_id), r->scanout_mask);
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	res_destroy(dev, r);
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -622,7 +625,7 @@ static uint32_t cmd_set_scanout(struct vgpu_device *dev, struct request *rq)
 	r->scanout_mask |= (uint16_t)(1u << sid);
 	/* rect_inside() bounds these by the image's int-sized dimensions. */
 	pixman_box32_t all = { (int32_t)x, (int32_t)y, (int32_t)(x + w), (int32_t)(y + h) };
-	emit_scanout(dev, sid, &all, rq->t_read_ns);
+	emit_scanout(dev, sid, &all, rq->t_read_ns, false);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -655,7 +658,7 @@ static uint32_t cmd_resource_flush(struct vgpu_device *dev, struct request *rq)
 			continue;
 		}
 		pixman_box32_t box = { (int32_t)x1, (int32_t)y1, (int32_t)x2, (int32_t)y2 };
-		emit_scanout(dev, i, &box, rq->t_read_ns);
+		emit_scanout(dev, i, &box, rq->t_read_ns, true);
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }

@@ -48,6 +48,11 @@ struct vgpu_scanout_update {
 	const pixman_box32_t *damage;
 	int n_damage;
 	uint64_t t_flush_ns;    /* CLOCK_MONOTONIC when the flush was read */
+	/* true: the guest presented (RESOURCE_FLUSH, or the scanout was
+	 * disabled): the zone should send a frame now. false: SET_SCANOUT
+	 * changed the source (a page flip's first half); Linux follows it with a
+	 * RESOURCE_FLUSH, and sending on both would send every flip twice. */
+	bool present;
 };
 
 struct vgpu_listener {

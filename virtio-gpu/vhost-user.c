@@ -379,13 +379,13 @@ static void drop_mem(struct vgpu_vhost_user *vu)
 
 /* ---- rings ---- */
 
+/* Stops serving the ring. The call and err fds stay: QEMU sets the err fd
+ * only once, at vhost_dev_init, and replaces the call fd whenever it wants. */
 static void ring_stop(struct vu_ring *ring)
 {
 	zl_source_remove(ring->kick_src);
 	ring->kick_src = NULL;
 	close_fd(&ring->kick_fd);
-	close_fd(&ring->call_fd);
-	close_fd(&ring->err_fd);
 	ring->started = false;
 	ring->polling = false;
 	ring->resched = false;
@@ -396,6 +396,14 @@ static void ring_reset(struct vu_ring *ring)
 	ring_stop(ring);
 	vgpu_vq_reset(&ring->vq);
 	ring->enabled = false;
+}
+
+/* The frontend is gone: nothing of the ring survives. */
+static void ring_finish(struct vu_ring *ring)
+{
+	ring_reset(ring);
+	close_fd(&ring->call_fd);
+	close_fd(&ring->err_fd);
 }
 
 static void update_poll_timer(struct vgpu_vhost_user *vu)
@@ -691,7 +699,7 @@ static void device_reset(struct vgpu_vhost_user *vu)
 static void session_teardown(struct vgpu_vhost_user *vu, bool reset_dev)
 {
 	for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
-		ring_reset(&vu->rings[i]);
+		ring_finish(&vu->rings[i]);
 	}
 	update_poll_timer(vu);
 	display_close(vu);

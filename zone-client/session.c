@@ -554,6 +554,12 @@ static int start_media(struct zc_session *s)
 	}
 	s->state = STATE_ACTIVE;
 	s->t_welcome = zl_now_ns();
+	/* The first heartbeat now: an RTT and clock-offset estimate from the
+	 * start. */
+	send_heartbeat(s, s->t_welcome);
+	if (s->state != STATE_ACTIVE) {
+		return -EPIPE;
+	}
 	zl_info("joined zone %s on %s: %ux%u@%u, ssrc %08x, media port %u", s->cfg.zone,
 		s->server_name, w->width, w->height, w->refresh, w->ssrc, w->media_port);
 	/* Datagrams may have arrived before WELCOME was read. */

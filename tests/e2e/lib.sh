@@ -70,7 +70,7 @@ e2e_start_server() {
 	"$GPU_SERVER" -c "$1" >"$E2E_TMP/gpu-server.log" 2>&1 &
 	E2E_SERVER_PID=$!
 	E2E_PIDS+=("$E2E_SERVER_PID")
-	e2e_wait_for "grep -q 'gpu-server ready' '$E2E_TMP/gpu-server.log' || ! kill -0 $E2E_SERVER_PID 2>/dev/null" 10 "gpu-server to start"
+	e2e_wait_for "grep -qs 'gpu-server ready' '$E2E_TMP/gpu-server.log' || ! kill -0 $E2E_SERVER_PID 2>/dev/null" 10 "gpu-server to start"
 	kill -0 "$E2E_SERVER_PID" 2>/dev/null || die "gpu-server exited at start"
 }
 

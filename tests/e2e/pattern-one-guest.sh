@@ -20,7 +20,7 @@ layer=g0:0 0,0 ${W}x${H}
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
 e2e_start_guest g0 "$E2E_TMP/g0.sock" --app pattern
-e2e_wait_for "grep -q 'pattern' '$E2E_TMP/guest-g0.log' 2>/dev/null" 120 "the guest app to start"
+e2e_wait_for "grep -q 'starting app pattern' '$E2E_TMP/guest-g0.log' 2>/dev/null" 120 "the guest app to start"
 
 # 60 presented frames: the first is the zone's key frame, the rest are the
 # guest's page flips, so the last one shows the guest's pattern.

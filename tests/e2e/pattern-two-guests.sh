@@ -24,7 +24,7 @@ e2e_start_server "$E2E_TMP/zonal.ini"
 e2e_start_guest left "$E2E_TMP/left.sock" --app pattern
 e2e_start_guest right "$E2E_TMP/right.sock" --app pattern
 for g in left right; do
-	e2e_wait_for "grep -q 'pattern' '$E2E_TMP/guest-$g.log' 2>/dev/null" 180 "guest $g's app to start"
+	e2e_wait_for "grep -q 'starting app pattern' '$E2E_TMP/guest-$g.log' 2>/dev/null" 180 "guest $g's app to start"
 done
 
 timeout 180 "$ZONE_CLIENT" -s "127.0.0.1:$port" -z cockpit -b headless -o "$E2E_TMP/out" -n 80 \

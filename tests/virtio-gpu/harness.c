@@ -26,6 +26,7 @@ static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
 		e->damage = u->damage[0];
 	}
 	e->t_flush_ns = u->t_flush_ns;
+	e->present = u->present;
 }
 
 static void on_cursor_update(void *data, unsigned scanout_id, pixman_image_t *image,

@@ -28,6 +28,7 @@ struct h_scanout_event {
 	int n_damage;
 	pixman_box32_t damage;
 	uint64_t t_flush_ns;
+	bool present;
 };
 
 struct h_cursor_event {

@@ -185,6 +185,8 @@ static void test_happy_path(void **state)
 	assert_int_equal(ev->damage.x2, w);
 	assert_int_equal(ev->damage.y2, hgt);
 	assert_int_equal(ev->t_flush_ns, t0);
+	/* SET_SCANOUT changes the source; only the flush presents. */
+	assert_false(ev->present);
 	/* Exact pixels: backing byte i is resource byte i. */
 	for (uint32_t y = 0; y < hgt; y++) {
 		for (uint32_t x = 0; x < w; x++) {
@@ -212,12 +214,14 @@ static void test_happy_path(void **state)
 	assert_int_equal(ev->damage.x2, 13);
 	assert_int_equal(ev->damage.y2, 24);
 	assert_int_equal(ev->t_flush_ns, t0 + 1000);
+	assert_true(ev->present);
 
 	/* Disable: image NULL. */
 	h_clear_events(h);
 	assert_int_equal(h_set_scanout(h, 0, 0, 0, 0, 0, 0), OK);
 	assert_int_equal(h->n_scanout_events, 1);
 	assert_null(h->scanout_events[0].image);
+	assert_true(h->scanout_events[0].present);
 	/* A flush now reaches no scanout. */
 	h_clear_events(h);
 	assert_int_equal(h_flush(h, 1, 0, 0, w, hgt), OK);
@@ -440,11 +444,17 @@ static void test_unref(void **state)
 	pixman_image_t *img = pixman_image_ref(h->scanout_events[0].image);
 	uint32_t px = h_pixel(img, 15, 15);
 	h_clear_events(h);
-	/* Unref of a shown resource succeeds and disables its scanouts. */
+	/* Unref of a shown resource is refused while any scanout shows it, and
+	 * changes nothing. */
+	assert_int_equal(h_unref(h, 7), E_PARAM);
+	assert_int_equal(h->n_scanout_events, 0);
+	assert_int_equal(h_set_scanout(h, 0, 0, 0, 0, 0, 0), OK);
+	assert_int_equal(h_unref(h, 7), E_PARAM);
+	assert_int_equal(h_flush(h, 7, 0, 0, 1, 1), OK);
+	assert_int_equal(h_set_scanout(h, 1, 0, 0, 0, 0, 0), OK);
+	h_clear_events(h);
 	assert_int_equal(h_unref(h, 7), OK);
-	assert_int_equal(h->n_scanout_events, 2);
-	assert_null(h->scanout_events[0].image);
-	assert_null(h->scanout_events[1].image);
+	assert_int_equal(h->n_scanout_events, 0);
 	assert_int_equal(h_pixel(img, 15, 15), px);
 	pixman_image_unref(img);
 	assert_int_equal(h_unref(h, 7), E_RES);
@@ -538,6 +548,7 @@ static void test_detach(void **state)
 	assert_int_equal(h_transfer(h, 10, 0, 0, 16, 16, 0), OK);
 	assert_int_equal(h_set_scanout(h, 0, 10, 0, 0, 16, 16), OK);
 	assert_int_equal(h_pixel(h->scanout_events[0].image, 3, 2), guest_u32(h, H_RAM1 + 2 * 64 + 12));
+	assert_int_equal(h_set_scanout(h, 0, 0, 0, 0, 0, 0), OK);
 	assert_int_equal(h_unref(h, 10), OK);
 	assert_int_equal(vgpu_device_memory_used(h->dev), 0);
 }

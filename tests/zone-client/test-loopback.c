@@ -350,6 +350,22 @@ static void run_for(struct server *s, uint64_t ms)
 
 /* --- stats file --- */
 
+static double stats_get_f(const char *path, const char *key)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		return -1;
+	}
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char pat[128];
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	const char *p = strstr(buf, pat);
+	return p ? atof(p + strlen(pat)) : -1;
+}
+
 static long long stats_get(const char *path, const char *key)
 {
 	FILE *f = fopen(path, "r");
@@ -465,8 +481,9 @@ static void run_and_check(struct server *s, const char *name, uint16_t port, uns
 		snprintf(path, sizeof(path), "%s/frame-%06u.png", out, n + 1);
 		CHECK(access(path, F_OK) != 0, "%s: more dumps than frames", name);
 	}
-	printf("%s: %lld frames shown, %lld dropped, %lld PLIs, last = frame %ld (joined at %u)\n",
-		name, presented, dropped, plis, k, k_join);
+	printf("%s: %lld frames shown, %lld dropped, %lld PLIs, last = frame %ld (joined at %u), "
+		"latency p50 %.2f p99 %.2f max %.2f ms\n", name, presented, dropped, plis, k, k_join,
+		stats_get_f(stats, "p50"), stats_get_f(stats, "p99"), stats_get_f(stats, "max"));
 	if (failures) {
 		dump_log(&c);
 	}
