@@ -143,8 +143,8 @@ struct vhost_user_mem_reg {
 
 /* GET_CONFIG / SET_CONFIG: size bytes of the device config at offset. */
 #define VHOST_USER_CONFIG_HDR_SIZE 12u
-#define VHOST_SET_CONFIG_TYPE_FRONTEND 0u
-#define VHOST_SET_CONFIG_TYPE_MIGRATION 1u
+#define VHOST_USER_SET_CONFIG_TYPE_FRONTEND 0u
+#define VHOST_USER_SET_CONFIG_TYPE_MIGRATION 1u
 struct vhost_user_config {
 	uint32_t offset;
 	uint32_t size;

@@ -51,6 +51,14 @@ static const uint64_t vu_transport_features =
 	(1ull << VGPU_VIRTIO_F_INDIRECT_DESC) |
 	(1ull << VGPU_VIRTIO_F_EVENT_IDX);
 
+/* Transport bits QEMU offers the guest on its own and passes on when acked,
+ * which need nothing from us: NOTIFY_ON_EMPTY (24), ANY_LAYOUT (27),
+ * IN_ORDER (35: we complete in order anyway), ORDER_PLATFORM (36: we use
+ * real fences), NOTIFICATION_DATA (38: eventfd kicks carry no data),
+ * RING_RESET (40: no vhost-user message comes of it). */
+static const uint64_t vu_harmless_features =
+	(1ull << 24) | (1ull << 27) | (1ull << 35) | (1ull << 36) | (1ull << 38) | (1ull << 40);
+
 /* Display socket protocol features we use: none yet (we never ask QEMU for
  * EDIDs nor send dmabufs), but the handshake is done as the spec says. */
 static const uint64_t vu_display_features = 0;
@@ -494,8 +502,11 @@ static void on_kick(void *data, int fd, uint32_t events)
 	struct vu_ring *ring = data;
 	uint64_t v;
 	ssize_t n = read(fd, &v, sizeof(v));
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		zl_log_errno(ZL_WARN, "vhost-user: kick fd of queue %u", ring->vq.index);
+	/* An eventfd never ends; anything else the frontend passed that hangs
+	 * up or fails would wake us forever: stop watching it. */
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		zl_warn("vhost-user: kick fd of queue %u %s; not watched any more",
+			ring->vq.index, n == 0 ? "hung up" : strerror(errno));
 		zl_source_remove(ring->kick_src);
 		ring->kick_src = NULL;
 		return;
@@ -815,8 +826,11 @@ static int h_set_features(struct vgpu_vhost_user *vu, struct vu_msg *m)
 	 * acked; those do not change how we serve the rings and are accepted.
 	 * A packed ring or an IOMMU would: then we refuse to serve at all
 	 * rather than misread guest memory. */
-	if (f & ~offered) {
+	if (f & ~offered & ~vu_harmless_features) {
 		zl_warn("vhost-user: frontend acked features %#llx we did not offer",
+			(unsigned long long)(f & ~offered & ~vu_harmless_features));
+	} else if (f & ~offered) {
+		zl_dbg("vhost", "frontend acked transport features %#llx it offered itself",
 			(unsigned long long)(f & ~offered));
 	}
 	vu->acked_features = f;

@@ -24,7 +24,22 @@ struct vgpu_device;
  * device or the frontend reconnects. The server itself keeps running.
  *
  * When the frontend goes away (or resets the device) the device is reset with
- * vgpu_device_reset(), guest memory is unmapped and every fd is closed. */
+ * vgpu_device_reset(), guest memory is unmapped and every fd is closed.
+ *
+ * What the device sees of the guest's life:
+ *  - vgpu_device_reset() on disconnect, RESET_DEVICE (QEMU sends it on a
+ *    machine reset), and when the controlq is restarted from index 0 after
+ *    it served requests: vhost-user has no message for "the guest driver
+ *    reset the device", but that restart is how it shows. A VM paused
+ *    exactly at a multiple of 65536 requests is mistaken for one (rare, and
+ *    the guest then sees its resources gone).
+ *  - Requests only while the rings run (between SET_VRING_KICK and
+ *    GET_VRING_BASE, enabled). A frontend asking for polling mode (kick fd
+ *    "invalid") gets its ring looked at every millisecond: there is no event
+ *    to wait on then.
+ *  - QEMU's vhost-user-gpu keeps num_scanouts and events_read of the config
+ *    space to itself: the guest sees QEMU's max_outputs, and EVENT_DISPLAY
+ *    raised by the device does not reach it through GET_CONFIG. */
 
 struct vgpu_vhost_user;
 

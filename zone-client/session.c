@@ -580,9 +580,9 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 		start_media(s);
 		return;
 	case XPORT_CTL_ERROR:
-		session_fail(s, -ECONNREFUSED, "server %s refused: %s (%s)", s->server_name,
-			msg->error.text[0] ? msg->error.text : "no reason given",
-			xport_ctl_error_name(msg->error.code));
+		/* The server's text says it best; the code's name if it sent none. */
+		session_fail(s, -ECONNREFUSED, "server %s refused: %s", s->server_name,
+			msg->error.text[0] ? msg->error.text : xport_ctl_error_name(msg->error.code));
 		return;
 	case XPORT_CTL_HEARTBEAT: {
 		const struct xport_ctl_heartbeat *hb = &msg->heartbeat;

@@ -17,7 +17,10 @@ hp_prepare_guest
 
 start_backend() {
 	rm -f "$HP_TMP/gpu.sock"
-	"$vug" -s "$HP_TMP/gpu.sock" >>"$HP_TMP/backend.log" 2>&1 &
+	# QEMU's contrib backend: say how it ended, so a failure can be told
+	# apart from ours.
+	("$vug" -s "$HP_TMP/gpu.sock" >>"$HP_TMP/backend.log" 2>&1
+	 echo "vhost-user-gpu exited with status $?" >>"$HP_TMP/backend.log") &
 	HP_PIDS+=("$!")
 	local i
 	for ((i = 0; i < 50; i++)); do

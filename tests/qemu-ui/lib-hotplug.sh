@@ -67,6 +67,12 @@ exec </dev/console >/dev/console 2>&1
 while read -r m; do
 	insmod "/lib/modules/$m.ko" || echo "zonal-hotplug: insmod $m failed"
 done </lib/modules/load-order
+# zonal.drmdebug=1 (with loglevel=8): the driver logs every GET_DISPLAY_INFO
+# answer ("output N: ..."), which shows an event reached it even when the
+# connector state does not change.
+case " $(cat /proc/cmdline) " in
+*" zonal.drmdebug=1 "*) echo 0x1 >/sys/module/drm/parameters/debug ;;
+esac
 i=0
 while [ ! -e /sys/class/drm/card0-Virtual-1/status ] && [ $i -lt 600 ]; do
 	sleep 0.1
@@ -115,14 +121,15 @@ hp_prepare_guest() {
 }
 
 # hp_start_qemu NAME ARGS...: boots the guest with the serial console in
-# $HP_TMP/NAME.log; sets HP_QEMU_PID and HP_LOG.
+# $HP_TMP/NAME.log; sets HP_QEMU_PID and HP_LOG. HP_APPEND adds to the
+# kernel command line.
 hp_start_qemu() {
 	local name=$1
 	shift
 	HP_LOG=$HP_TMP/$name.log
 	"$HP_QEMU" -nodefaults -no-user-config -accel tcg -m 256M -no-reboot \
 		-kernel "$HP_KERNEL" -initrd "$HP_INITRD" \
-		-append "console=ttyS0 panic=-1 loglevel=4" \
+		-append "console=ttyS0 panic=-1 loglevel=4 ${HP_APPEND:-}" \
 		-serial "file:$HP_LOG" "$@" >"$HP_TMP/$name-qemu.log" 2>&1 &
 	HP_QEMU_PID=$!
 	HP_PIDS+=("$HP_QEMU_PID")

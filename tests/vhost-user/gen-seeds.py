@@ -28,8 +28,20 @@ def msg(req, payload=b"", flags=VERSION | NEED_REPLY):
     return struct.pack("<III", req, flags, len(payload)) + payload
 
 
-def rec(m, n_fds=0, kinds=0):
-    return struct.pack("<BBH", n_fds, kinds, len(m)) + m
+STREAM, SPLIT = 0x80, 0x40
+
+
+def rec(m, n_fds=0, kinds=0, mode=0):
+    return struct.pack("<BBH", n_fds | mode, kinds, len(m)) + m
+
+
+def streamed(records, split_every=3):
+    """The same records sent through the socket, every third one in two writes."""
+    out = []
+    for i, r in enumerate(records):
+        mode = STREAM | (SPLIT if i % split_every == 0 else 0)
+        out.append(bytes([r[0] | mode]) + r[1:])
+    return out
 
 
 def u64(v):
@@ -115,6 +127,8 @@ def msg_seeds():
     data = bytes(ram.b)
     write("fuzz-vhost-user-msg", "handshake-and-requests",
           struct.pack("<H", len(data)) + data + b"".join(handshake + tail))
+    write("fuzz-vhost-user-msg", "stream-handshake",
+          struct.pack("<H", len(data)) + data + b"".join(streamed(handshake + tail)))
 
     # Memory slots: add, use, remove.
     slots = [

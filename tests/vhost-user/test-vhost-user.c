@@ -861,6 +861,38 @@ static void test_polling_mode(void **state)
 	assert_int_equal(stats(e).ctrl_requests, 1);
 }
 
+static void test_hostile_kick_fd(void **state)
+{
+	struct env *e = *state;
+	full_start(e);
+	/* A kick "eventfd" that is a pipe whose writer is gone: readable
+	 * (EOF) forever. The server must stop watching it, not spin. */
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(fe_ack_u64(&e->fe, VHOST_USER_SET_VRING_KICK, 0, &p[0], 1), 0);
+	close(p[0]);
+	close(p[1]);
+	uint64_t kicks = stats(e).kicks;
+	fe_spin(&e->fe, 50);
+	assert_true(stats(e).kicks - kicks <= 1);
+	/* The real kick fd again, and it works. */
+	assert_int_equal(fe_ack_u64(&e->fe, VHOST_USER_SET_VRING_KICK, 0, &e->fe.kick[0], 1), 0);
+	get_display_info(e);
+	/* A call fd that is a full pipe must not block the server. */
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	char junk[4096] = { 0 };
+	while (write(p[1], junk, sizeof(junk)) > 0) {
+	}
+	assert_int_equal(fe_ack_u64(&e->fe, VHOST_USER_SET_VRING_CALL, 0, &p[1], 1), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		struct virtio_gpu_ctrl_hdr c = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
+		struct virtio_gpu_resp_display_info di;
+		assert_int_equal(fe_request(&e->fe, 0, &c, sizeof(c), &di, sizeof(di)), sizeof(di));
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_mem_slots(void **state)
 {
 	struct env *e = *state;
@@ -989,6 +1021,7 @@ int main(void)
 		T(test_pause_resume),
 		T(test_reset_device),
 		T(test_polling_mode),
+		T(test_hostile_kick_fd),
 		T(test_mem_slots),
 		T(test_display_socket_lifecycle),
 		T(test_adopt_fd),

@@ -7,7 +7,7 @@
  *   test-loopback ZONE_CLIENT MODE
  *
  * Modes: basic, unknown-zone, reconnect, heartbeat, server-gone,
- * server-down, garbage-server, bad-clients, loss. */
+ * server-down, garbage-server, bad-clients, loss, ipv6. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -186,7 +186,7 @@ static void on_frame(void *data)
 	pixman_region32_fini(&damage);
 }
 
-static void server_init(struct server *s)
+static void server_init_at(struct server *s, const char *listen)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = zl_loop_create();
@@ -198,7 +198,7 @@ static void server_init(struct server *s)
 		{ .name = "other", .width = 64, .height = 64, .refresh_hz = 60,
 			.image = s->other_img },
 	};
-	s->ctl = gs_control_create(s->loop, "127.0.0.1:0", zones, 2, &listener, s);
+	s->ctl = gs_control_create(s->loop, listen, zones, 2, &listener, s);
 	if (!s->ctl) {
 		fprintf(stderr, "FAIL: gs_control_create\n");
 		exit(1);
@@ -206,6 +206,11 @@ static void server_init(struct server *s)
 	s->frame_timer = zl_loop_add_timer(s->loop, on_frame, s);
 	zl_source_timer_arm(s->frame_timer, FRAME_NS, FRAME_NS);
 	s->animate = true;
+}
+
+static void server_init(struct server *s)
+{
+	server_init_at(s, "127.0.0.1:0");
 }
 
 static void server_finish(struct server *s)
@@ -413,9 +418,11 @@ static long find_frame(const char *png, uint32_t from, uint32_t to)
 	return found;
 }
 
+static bool use_ipv6;
+
 static void port_arg(char *buf, size_t cap, uint16_t port)
 {
-	snprintf(buf, cap, "127.0.0.1:%u", port);
+	snprintf(buf, cap, use_ipv6 ? "[::1]:%u" : "127.0.0.1:%u", port);
 }
 
 /* Runs a client for n frames on zone "test" and checks everything. */
@@ -506,6 +513,27 @@ static void test_basic(void)
 		"frames %llu keys %llu", st.clients, (unsigned long long)st.frames,
 		(unsigned long long)st.key_frames);
 	server_finish(&s);
+}
+
+/* The same over IPv6 loopback (skipped where there is none). */
+static int test_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (!ok) {
+		printf("SKIP: no IPv6 loopback\n");
+		return 77;
+	}
+	use_ipv6 = true;
+	struct server s;
+	server_init_at(&s, "[::1]:0");
+	run_and_check(&s, "ipv6", gs_control_port(s.ctl), 60, false, false);
+	server_finish(&s);
+	return 0;
 }
 
 static void test_unknown_zone(void)
@@ -1017,6 +1045,10 @@ int main(int argc, char **argv)
 		test_bad_clients();
 	} else if (strcmp(mode, "loss") == 0) {
 		test_loss();
+	} else if (strcmp(mode, "ipv6") == 0) {
+		if (test_ipv6() == 77) {
+			return 77;
+		}
 	} else {
 		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
