@@ -470,7 +470,10 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 	} else if (s->image && v.n_damage > 0) {
 		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);
 	}
-	bool changed = commit(zone, &r, v.t_flush_ns);
+	/* An update the guest has not presented yet (SET_SCANOUT, the first half
+	 * of a page flip) changes pixels but not the frame's time: its latency
+	 * runs from the flush that presents it. */
+	bool changed = commit(zone, &r, v.present ? v.t_flush_ns : UINT64_MAX);
 	pixman_region32_fini(&r);
 	return changed;
 }
@@ -554,7 +557,8 @@ bool comp_zone_take_damage(struct comp_zone *zone, pixman_region32_t *damage,
 	*damage = zone->damage;
 	zone->damage = tmp;
 	if (t_flush_ns) {
-		*t_flush_ns = zone->t_flush_ns;
+		/* UINT64_MAX: only unpresented changes; they go out now. */
+		*t_flush_ns = zone->t_flush_ns != UINT64_MAX ? zone->t_flush_ns : zl_now_ns();
 	}
 	return true;
 }
@@ -638,7 +642,9 @@ struct comp_zone *comp_zone_create(const struct comp_zone_config *config)
 	}
 
 	pixman_region32_init_rect(&zone->damage, 0, 0, config->width, config->height);
-	zone->t_flush_ns = zl_now_ns();
+	/* The black start is nobody's flush: a frame's latency runs from the
+	 * first guest flush presented in it. */
+	zone->t_flush_ns = UINT64_MAX;
 	return zone;
 
 err_image:

@@ -80,8 +80,9 @@ pixman_image_t *comp_zone_image(const struct comp_zone *zone);
 
 /* Takes the damage accumulated since the last call (into *damage, which the
  * caller must have initialised and later finishes; its old contents are
- * dropped) and the earliest t_flush it contains (t_flush_ns may be NULL).
- * The damage lies within the zone. Returns false (and leaves *damage empty)
+ * dropped) and the earliest t_flush of the presented updates it contains
+ * (updates with present false set no time; if there are only such, the time
+ * of this call; t_flush_ns may be NULL). The damage lies within the zone. Returns false (and leaves *damage empty)
  * when nothing changed. */
 bool comp_zone_take_damage(struct comp_zone *zone, pixman_region32_t *damage,
 	uint64_t *t_flush_ns);

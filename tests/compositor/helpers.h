@@ -99,6 +99,7 @@ static inline bool th_update(struct comp_zone *zone, unsigned guest, unsigned sc
 		.src_x = sx, .src_y = sy, .src_w = sw, .src_h = sh,
 		.damage = damage, .n_damage = n_damage,
 		.t_flush_ns = t,
+		.present = true,
 	};
 	return comp_zone_scanout_update(zone, guest, &u);
 }

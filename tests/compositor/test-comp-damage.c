@@ -119,6 +119,20 @@ static void test_initial_damage_and_t_flush(void **state)
 	assert_true(comp_zone_take_damage(z, &r, &t));
 	assert_int_equal(t, 2000);
 	assert_region_is_box(&r, 2, 2, 4, 4);
+	/* A SET_SCANOUT-like update (not presented) changes pixels but sets no
+	 * time: the frame's latency runs from the flush that presents it. */
+	struct vgpu_scanout_update set = {
+		.image = a, .src_w = 20, .src_h = 10, .damage = &d, .n_damage = 1,
+		.t_flush_ns = 100, .present = false,
+	};
+	assert_true(comp_zone_scanout_update(z, 0, &set));
+	assert_true(th_update(z, 0, 0, a, 0, 0, 20, 10, &d, 1, 4000));
+	assert_true(comp_zone_take_damage(z, &r, &t));
+	assert_int_equal(t, 4000);
+	before = zl_now_ns();
+	assert_true(comp_zone_scanout_update(z, 0, &set));
+	assert_true(comp_zone_take_damage(z, &r, &t));
+	assert_true(t >= before && t <= zl_now_ns());
 	/* Not shown here: nothing changes. */
 	assert_false(th_update(z, 1, 0, a, 0, 0, 20, 10, &d, 1, 1));
 	assert_false(th_update(z, 0, 1, a, 0, 0, 20, 10, &d, 1, 1));
