@@ -248,6 +248,17 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(g->vhost_user, sizeof(g->vhost_user), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "qemu-ui") == 0) {
+			if (strncmp(value, "qmp:", 4) != 0 && strncmp(value, "vnc:", 4) != 0) {
+				return fail(st, "qemu-ui=%s: expected qmp:PATH or vnc:PATH[,PATH...]",
+					value);
+			}
+			if (strlen(value) < 5 || strlen(value) >= sizeof(g->qemu_ui)) {
+				return fail(st, "qemu-ui: bad path");
+			}
+			snprintf(g->qemu_ui, sizeof(g->qemu_ui), "%s", value);
+			return 1;
+		}
 		if (strcmp(name, "quota-mb") == 0) {
 			uint32_t mb;
 			if (parse_u32(value, 65536, &mb) < 0 || mb == 0) {

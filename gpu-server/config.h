@@ -21,6 +21,10 @@ struct gs_guest_config {
 	char name[GS_NAME_MAX];
 	char vhost_user[PATH_MAX];  /* socket path gpu-server listens on */
 	uint64_t quota_bytes;       /* host memory bound for its resources */
+	/* Where to reach QEMU's UI layer to raise connector hotplug events
+	 * ("qmp:PATH" or "vnc:PATH[,PATH...]", docs/hotplug.md); empty: none,
+	 * and the guest's connectors stay connected. */
+	char qemu_ui[PATH_MAX];
 };
 
 struct gs_zone_config {

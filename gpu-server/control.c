@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "transport/control-conn.h"
 #include "transport/control-proto.h"
 #include "transport/media.h"
 #include "transport/net.h"
@@ -37,7 +38,6 @@
 /* After an ERROR the connection lingers (reading and discarding) so the
  * message is not lost to a reset, then closes. */
 #define LINGER_NS 1000000000ull
-#define OUT_CAP 4096
 #define SOCKET_BUFFER (4 * 1024 * 1024)
 
 struct gs_frame {
@@ -59,17 +59,10 @@ struct gs_client {
 	struct gs_control *ctl;
 	struct gs_client *next;
 	enum client_state state;
-	int fd;
-	struct zl_source *src;
-	bool want_out;
+	struct xport_ctl_conn conn;
 	char name[XPORT_NET_ADDR_STRLEN];
 	struct sockaddr_storage peer;
-	uint64_t last_rx_ns;
 	uint64_t close_deadline_ns;
-	uint8_t in[XPORT_CTL_MAX_MSG];
-	size_t in_len;
-	uint8_t out[OUT_CAP];
-	size_t out_len;
 
 	/* Media (CLIENT_ACTIVE). */
 	struct gs_zone *zone;
@@ -207,61 +200,8 @@ static void client_close(struct gs_client *c, const char *why)
 		zl_info("control: client %s: %s", c->name, why);
 	}
 	client_leave_zone(c);
-	zl_source_remove(c->src);
-	c->src = NULL;
-	close(c->fd);
-	c->fd = -1;
+	xport_ctl_conn_finish(&c->conn);
 	c->state = CLIENT_DEAD;
-}
-
-static void client_update_events(struct gs_client *c)
-{
-	bool want = c->out_len > 0;
-	if (want != c->want_out && c->src) {
-		zl_source_fd_update(c->src, EPOLLIN | (want ? EPOLLOUT : 0));
-		c->want_out = want;
-	}
-}
-
-/* Writes what is buffered. Returns 0 or a negative errno (connection dead). */
-static int client_flush(struct gs_client *c)
-{
-	while (c->out_len > 0) {
-		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno == EAGAIN) {
-				break;
-			}
-			return -errno;
-		}
-		memmove(c->out, c->out + n, c->out_len - (size_t)n);
-		c->out_len -= (size_t)n;
-	}
-	client_update_events(c);
-	if (c->out_len == 0 && c->state == CLIENT_CLOSING) {
-		/* ERROR is out: tell the peer we are done, keep reading until it
-		 * closes or the linger ends. */
-		shutdown(c->fd, SHUT_WR);
-	}
-	return 0;
-}
-
-static int client_send(struct gs_client *c, const struct xport_ctl_msg *msg)
-{
-	size_t len;
-	if (c->out_len > OUT_CAP - XPORT_CTL_MAX_MSG) {
-		/* The peer does not read its control socket. */
-		return -ENOBUFS;
-	}
-	int r = xport_ctl_encode(msg, c->out + c->out_len, OUT_CAP - c->out_len, &len);
-	if (r < 0) {
-		return r;
-	}
-	c->out_len += len;
-	return client_flush(c);
 }
 
 /* Refuses the client: ERROR to it, a log line here, the connection closed
@@ -286,7 +226,9 @@ static void client_fail(struct gs_client *c, uint32_t code, const char *fmt, ...
 	client_leave_zone(c);
 	c->state = CLIENT_CLOSING;
 	c->close_deadline_ns = zl_now_ns() + LINGER_NS;
-	if (client_send(c, &msg) < 0) {
+	/* ERROR goes out, then the write side is shut down and the connection
+	 * read and discarded until the peer closes or the linger ends. */
+	if (xport_ctl_conn_send_last(&c->conn, &msg) < 0) {
 		client_close(c, NULL);
 	}
 }
@@ -434,6 +376,16 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	if (!need_key && !need_delta) {
 		return;
 	}
+	/* Deltas carry only the damaged tiles whose pixels differ from the
+	 * frame emitted last (guests damage more than they change). A frame
+	 * that includes a key frame compares every tile: that brings the
+	 * encoder's reference in step after frames nobody received. */
+	int changed = xport_tile_encoder_diff(z->enc, z->image, need_key ? NULL : damage);
+	if (changed <= 0 && !need_key) {
+		/* Damage that changed nothing: no frame (and no CRC pass). */
+		z->stats.unchanged++;
+		return;
+	}
 	z->frame_id++;
 	/* The one full-frame pass per frame: the receiver's proof. */
 	uint32_t crc = xport_tiles_image_crc(z->image);
@@ -441,9 +393,10 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	struct gs_frame *key = NULL, *delta = NULL;
 	uint8_t *data;
 	size_t len;
-	if (need_delta && xport_tile_encode(z->enc, z->image, damage, flags, z->frame_id - 1, crc,
-		&data, &len) == 0) {
+	if (need_delta && xport_tile_encode_diff(z->enc, flags, z->frame_id - 1, crc, &data,
+		&len) == 0) {
 		delta = frame_create(z, data, len, false, capture_ns);
+		z->stats.delta_tiles += changed > 0 ? (uint64_t)changed : 0;
 	}
 	if (need_key && xport_tile_encode(z->enc, z->image, NULL, flags | XPORT_TILES_KEY, 0, crc,
 		&data, &len) == 0) {
@@ -635,7 +588,7 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
 		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
 	};
-	if (client_send(c, &msg) < 0) {
+	if (xport_ctl_conn_send(&c->conn, &msg) < 0) {
 		client_close(c, "connection lost");
 		return;
 	}
@@ -662,9 +615,9 @@ static void handle_heartbeat(struct gs_client *c, const struct xport_ctl_heartbe
 		.echo_seq = hb->seq,
 		.t_send_ns = now,
 		.t_echo_ns = hb->t_send_ns,
-		.t_echo_recv_ns = c->last_rx_ns,
+		.t_echo_recv_ns = c->conn.last_rx_ns,
 	};
-	if (client_send(c, &msg) < 0) {
+	if (xport_ctl_conn_send(&c->conn, &msg) < 0) {
 		client_close(c, "control connection lost");
 	}
 }
@@ -702,71 +655,35 @@ static void handle_message(struct gs_client *c, const struct xport_ctl_msg *msg)
 	}
 }
 
-static void client_parse(struct gs_client *c)
+static void on_client_message(void *data, const struct xport_ctl_msg *msg)
 {
-	size_t off = 0;
-	while (c->state == CLIENT_HELLO || c->state == CLIENT_ACTIVE) {
-		struct xport_ctl_msg msg;
-		size_t used;
-		int r = xport_ctl_parse(c->in + off, c->in_len - off, &msg, &used);
-		if (r == -EAGAIN) {
-			break;
-		}
-		if (r < 0) {
-			client_fail(c, XPORT_CTL_ERR_MALFORMED, "malformed message (%s)",
-				r == -EMSGSIZE ? "too long" : r == -EPROTO ? "unknown type or version" :
-				"bad payload");
-			return;
-		}
-		off += used;
-		handle_message(c, &msg);
-	}
-	if (c->state == CLIENT_DEAD) {
-		return;
-	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	handle_message(data, msg);
 }
 
-static void on_client(void *data, int fd, uint32_t events)
+static void on_client_bad_message(void *data, int err)
+{
+	client_fail(data, XPORT_CTL_ERR_MALFORMED, "malformed message (%s)",
+		err == -EMSGSIZE ? "too long" : err == -EPROTO ? "unknown type or version" :
+		"bad payload");
+}
+
+static void on_client_closed(void *data, int err)
 {
 	struct gs_client *c = data;
-	if (events & EPOLLOUT) {
-		if (client_flush(c) < 0) {
-			client_close(c, "control connection lost");
-			return;
-		}
+	char why[96];
+	if (err == 0) {
+		snprintf(why, sizeof(why), "%s", c->state == CLIENT_CLOSING ? "closed" : "disconnected");
+	} else {
+		snprintf(why, sizeof(why), "control connection lost: %s", strerror(-err));
 	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		for (;;) {
-			uint8_t discard[512];
-			bool closing = c->state == CLIENT_CLOSING;
-			uint8_t *dst = closing ? discard : c->in + c->in_len;
-			size_t room = closing ? sizeof(discard) : sizeof(c->in) - c->in_len;
-			ssize_t n = recv(fd, dst, room, MSG_DONTWAIT);
-			if (n < 0 && errno == EINTR) {
-				continue;
-			}
-			if (n < 0 && errno == EAGAIN) {
-				break;
-			}
-			if (n <= 0) {
-				client_close(c, n == 0 ? (closing ? "closed" : "disconnected") :
-					"connection reset");
-				return;
-			}
-			if (closing) {
-				continue;
-			}
-			c->in_len += (size_t)n;
-			c->last_rx_ns = zl_now_ns();
-			client_parse(c);
-			if (c->state == CLIENT_DEAD) {
-				return;
-			}
-		}
-	}
+	client_close(c, why);
 }
+
+static const struct xport_ctl_conn_listener client_conn_listener = {
+	.message = on_client_message,
+	.bad_message = on_client_bad_message,
+	.closed = on_client_closed,
+};
 
 static void reap_clients(struct gs_control *ctl)
 {
@@ -804,13 +721,9 @@ static void on_accept(void *data, int fd, uint32_t events)
 			continue;
 		}
 		c->ctl = ctl;
-		c->fd = cfd;
 		c->peer = peer;
-		c->last_rx_ns = zl_now_ns();
 		xport_net_addr_str((struct sockaddr *)&peer, c->name, sizeof(c->name));
-		c->src = zl_loop_add_fd(ctl->loop, cfd, EPOLLIN, on_client, c);
-		if (!c->src) {
-			close(cfd);
+		if (xport_ctl_conn_init(&c->conn, ctl->loop, cfd, 0, &client_conn_listener, c) < 0) {
 			free(c);
 			continue;
 		}
@@ -833,7 +746,7 @@ static void on_tick(void *data)
 		if (c->state == CLIENT_CLOSING && now >= c->close_deadline_ns) {
 			client_close(c, NULL);
 		} else if ((c->state == CLIENT_HELLO || c->state == CLIENT_ACTIVE) &&
-			now - c->last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * 1000000) {
+			now - c->conn.last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * 1000000) {
 			client_close(c, "silent for 3 s: dropped");
 		} else if (c->state == CLIENT_ACTIVE && now - c->last_sr_ns >= SR_INTERVAL_NS) {
 			client_send_sr(c->zone, c, now);
@@ -1014,10 +927,7 @@ void gs_control_destroy(struct gs_control *ctl)
 		struct gs_client *c = ctl->clients;
 		ctl->clients = c->next;
 		client_queue_clear(c);
-		zl_source_remove(c->src);
-		if (c->fd >= 0) {
-			close(c->fd);
-		}
+		xport_ctl_conn_finish(&c->conn);
 		free(c);
 	}
 	for (unsigned i = 0; i < ctl->n_zones; i++) {

@@ -39,7 +39,9 @@ void gs_control_destroy(struct gs_control *ctl);
 
 /* The zone image changed in `damage` (zone coordinates); t_flush_ns is the
  * earliest guest flush in it. Encodes once and sends to every client of that
- * zone (a client that needs a key frame gets one). */
+ * zone (a client that needs a key frame gets one). Damage may over-report:
+ * deltas carry only the damaged tiles whose pixels differ from the frame
+ * sent last, and damage that changed no pixel sends nothing. */
 void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_region32_t *damage,
 	uint64_t t_flush_ns);
 
@@ -55,6 +57,8 @@ struct gs_control_zone_stats {
 	uint64_t plis;          /* key-frame requests received */
 	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
 	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
+	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */
+	uint64_t unchanged;     /* damage that changed no pixel: nothing emitted */
 };
 /* Returns 0 or -EINVAL for a zone index out of range. */
 int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,

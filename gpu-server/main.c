@@ -13,6 +13,7 @@
 #include "compositor/compositor.h"
 #include "config.h"
 #include "control.h"
+#include "qemu-ui.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -27,6 +28,9 @@ struct guest {
 	const struct gs_guest_config *config;
 	struct vgpu_device *dev;
 	struct vgpu_vhost_user *vu;
+	struct gs_qemu_ui *ui;           /* hotplug channel, or NULL */
+	struct vgpu_device_config dev_config;
+	unsigned viewers[VGPU_MAX_SCANOUTS]; /* zone clients showing each scanout */
 };
 
 struct server {
@@ -112,16 +116,49 @@ static const struct vgpu_vhost_user_listener vu_listener = {
 	.disconnected = on_guest_disconnected,
 };
 
+/* A guest's connector is connected while some zone client shows it. The
+ * device model answers the guest's GET_DISPLAY_INFO, so it changes first;
+ * then QEMU's UI layer raises VIRTIO_GPU_EVENT_DISPLAY (docs/hotplug.md). */
+static void zone_viewers_changed(struct server *s, unsigned zi, int delta)
+{
+	const struct gs_zone_config *z = &s->config.zones[zi];
+	for (unsigned li = 0; li < z->n_layers; li++) {
+		const struct comp_layer_config *l = &z->layers[li];
+		struct guest *g = &s->guests[l->guest];
+		unsigned *n = &g->viewers[l->scanout];
+		if (delta < 0 && *n == 0) {
+			continue;
+		}
+		*n += (unsigned)delta;
+		bool connected = *n > 0;
+		if (!g->ui || (delta > 0 ? *n != 1 : *n != 0)) {
+			continue;
+		}
+		const struct vgpu_scanout_config *sc = &g->dev_config.scanouts[l->scanout];
+		vgpu_device_set_scanout_enabled(g->dev, l->scanout, connected);
+		int r = gs_qemu_ui_display_event(g->ui, l->scanout, connected, sc->width, sc->height);
+		if (r < 0) {
+			zl_warn("guest %s scanout %u: cannot raise the display event: %s",
+				g->config->name, l->scanout, strerror(-r));
+		} else {
+			zl_info("guest %s scanout %u: connector %s", g->config->name, l->scanout,
+				connected ? "connected" : "disconnected");
+		}
+	}
+}
+
 static void on_client_joined(void *data, unsigned zi)
 {
 	struct server *s = data;
 	zl_info("zone %s: client joined", s->config.zones[zi].name);
+	zone_viewers_changed(s, zi, +1);
 }
 
 static void on_client_left(void *data, unsigned zi)
 {
 	struct server *s = data;
 	zl_info("zone %s: client left", s->config.zones[zi].name);
+	zone_viewers_changed(s, zi, -1);
 }
 
 static const struct gs_control_listener control_listener = {
@@ -161,10 +198,12 @@ static void guest_device_config(const struct gs_config *cfg, unsigned gi,
 				sc->width = l->width;
 				sc->height = l->height;
 				sc->refresh_hz = z->refresh_hz;
-				/* Connected from the start: stock QEMU's vhost-user-gpu
-				 * drops backend config-change notifications, so a guest
-				 * could never learn of a later connect (docs/design.md). */
-				sc->enabled = true;
+				/* With a hotplug channel to QEMU, a connector is
+				 * connected while a zone client shows it. Without one,
+				 * connected from the start: stock QEMU's vhost-user-gpu
+				 * drops backend config-change messages, so the guest
+				 * could never learn of a later connect (docs/hotplug.md). */
+				sc->enabled = !*cfg->guests[gi].qemu_ui;
 			} else if (sc->width != l->width || sc->height != l->height) {
 				zl_info("guest %s scanout %u: zone %s shows it at %ux%u, scaled from %ux%u",
 					dc->name, l->scanout, z->name, l->width, l->height,
@@ -237,9 +276,9 @@ static int server_init(struct server *s)
 		g->server = s;
 		g->index = gi;
 		g->config = &cfg->guests[gi];
-		struct vgpu_device_config dc;
-		guest_device_config(cfg, gi, &dc);
-		g->dev = vgpu_device_create(&dc, &device_listener, g);
+		struct vgpu_device_config *dc = &g->dev_config;
+		guest_device_config(cfg, gi, dc);
+		g->dev = vgpu_device_create(dc, &device_listener, g);
 		if (!g->dev) {
 			zl_err("guest %s: cannot create its device", g->config->name);
 			return -ENOMEM;
@@ -249,8 +288,16 @@ static int server_init(struct server *s)
 			zl_err("guest %s: cannot listen on %s", g->config->name, g->config->vhost_user);
 			return -EADDRNOTAVAIL;
 		}
-		zl_info("guest %s: vhost-user-gpu on %s (%u scanout%s)", g->config->name,
-			g->config->vhost_user, dc.num_scanouts, dc.num_scanouts > 1 ? "s" : "");
+		if (*g->config->qemu_ui) {
+			g->ui = gs_qemu_ui_create(s->loop, g->config->qemu_ui, g->config->name);
+			if (!g->ui) {
+				zl_err("guest %s: bad qemu-ui=%s", g->config->name, g->config->qemu_ui);
+				return -EINVAL;
+			}
+		}
+		zl_info("guest %s: vhost-user-gpu on %s (%u scanout%s)%s%s", g->config->name,
+			g->config->vhost_user, dc->num_scanouts, dc->num_scanouts > 1 ? "s" : "",
+			g->ui ? ", hotplug via " : "", g->ui ? g->config->qemu_ui : "");
 	}
 	return 0;
 }
@@ -258,6 +305,7 @@ static int server_init(struct server *s)
 static void server_finish(struct server *s)
 {
 	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
+		gs_qemu_ui_destroy(s->guests[gi].ui);
 		vgpu_vhost_user_destroy(s->guests[gi].vu);
 		vgpu_device_destroy(s->guests[gi].dev);
 	}

@@ -767,7 +767,8 @@ static int rfb_unit(struct session *s, const uint8_t *u, size_t n)
 	case RFB_FAIL_LEN: {
 		uint32_t len = be32(u);
 		if (len == 0) {
-			session_warn(s, -ECONNREFUSED, "guest %s: the VNC server at %s refused us", s->ui->name, s->path);
+			session_warn(s, -ECONNREFUSED, "guest %s: the VNC server at %s refused us",
+				s->ui->name, s->path);
 			return -ECONNREFUSED;
 		}
 		expect(s, RFB_FAIL_REASON, len < RFB_REASON_KEEP ? len : RFB_REASON_KEEP);

@@ -21,6 +21,14 @@ struct xport_tile_encoder {
 	uint32_t *list;  /* damaged tile indices (row * cols + col) */
 	uint8_t *scratch;
 	void *lz4_state;
+	/* The image the receivers hold (xport_tile_encoder_diff()), tile by
+	 * tile: tile idx at idx * tile_bytes, its rows (clipped width) packed,
+	 * which is exactly the layout a tile is compressed from. And the tiles
+	 * the last diff found different. */
+	uint8_t *ref;
+	size_t tile_bytes;
+	uint32_t *changed;
+	size_t n_changed;
 };
 
 static bool format_ok(pixman_image_t *image)
@@ -56,7 +64,13 @@ struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t he
 	enc->list = calloc(n, sizeof(*enc->list));
 	enc->scratch = malloc((size_t)enc->tile * enc->tile * 4);
 	enc->lz4_state = malloc((size_t)LZ4_sizeofState());
-	if (!enc->marked || !enc->list || !enc->scratch || !enc->lz4_state) {
+	enc->changed = calloc(n, sizeof(*enc->changed));
+	/* calloc of this size maps zero pages lazily: an encoder never diffed
+	 * costs no memory for its reference. */
+	enc->tile_bytes = (size_t)enc->tile * enc->tile * 4;
+	enc->ref = calloc(n, enc->tile_bytes);
+	if (!enc->marked || !enc->list || !enc->scratch || !enc->lz4_state || !enc->changed ||
+		!enc->ref) {
 		xport_tile_encoder_destroy(enc);
 		return NULL;
 	}
@@ -72,6 +86,8 @@ void xport_tile_encoder_destroy(struct xport_tile_encoder *enc)
 	free(enc->list);
 	free(enc->scratch);
 	free(enc->lz4_state);
+	free(enc->changed);
+	free(enc->ref);
 	free(enc);
 }
 
@@ -134,32 +150,36 @@ static size_t collect_damage(struct xport_tile_encoder *enc, const pixman_region
 	return n;
 }
 
-static size_t encode_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, size_t stride,
-	uint32_t idx, uint8_t *out, size_t cap)
+/* The rectangle of tile idx, clipped to the frame. */
+static void tile_rect(const struct xport_tile_encoder *enc, uint32_t idx, uint32_t *x,
+	uint32_t *y, uint32_t *w, uint32_t *h)
 {
-	uint32_t col = idx % enc->cols, row = idx / enc->cols;
-	uint32_t x = col << enc->log2, y = row << enc->log2;
-	uint32_t w = enc->width - x < enc->tile ? enc->width - x : enc->tile;
-	uint32_t h = enc->height - y < enc->tile ? enc->height - y : enc->tile;
-	size_t row_bytes = (size_t)w * 4;
-	size_t raw = row_bytes * h;
-	for (uint32_t j = 0; j < h; j++) {
-		memcpy(enc->scratch + j * row_bytes, pixels + (size_t)(y + j) * stride + (size_t)x * 4,
-			row_bytes);
-	}
+	*x = (idx % enc->cols) << enc->log2;
+	*y = (idx / enc->cols) << enc->log2;
+	*w = enc->width - *x < enc->tile ? enc->width - *x : enc->tile;
+	*h = enc->height - *y < enc->tile ? enc->height - *y : enc->tile;
+}
+
+/* Writes the record of tile idx, whose w x h pixels are packed in tile. */
+static size_t encode_tile(struct xport_tile_encoder *enc, uint32_t idx, const uint8_t *tile,
+	uint8_t *out, size_t cap)
+{
+	uint32_t x, y, w, h;
+	tile_rect(enc, idx, &x, &y, &w, &h);
+	size_t raw = (size_t)w * h * 4;
 	uint8_t *data = out + XPORT_TILES_REC_SIZE;
-	int clen = LZ4_compress_fast_extState(enc->lz4_state, (const char *)enc->scratch,
-		(char *)data, (int)raw, (int)(cap - XPORT_TILES_REC_SIZE), 1);
+	int clen = LZ4_compress_fast_extState(enc->lz4_state, (const char *)tile, (char *)data,
+		(int)raw, (int)(cap - XPORT_TILES_REC_SIZE), 1);
 	uint8_t encoding = XPORT_TILE_LZ4;
 	size_t len = (size_t)clen;
 	if (clen <= 0 || len >= raw) {
 		/* Incompressible: raw is smaller and cheaper to decode. */
-		memcpy(data, enc->scratch, raw);
+		memcpy(data, tile, raw);
 		encoding = XPORT_TILE_RAW;
 		len = raw;
 	}
-	xport_put_be16(out, (uint16_t)col);
-	xport_put_be16(out + 2, (uint16_t)row);
+	xport_put_be16(out, (uint16_t)(idx % enc->cols));
+	xport_put_be16(out + 2, (uint16_t)(idx / enc->cols));
 	out[4] = encoding;
 	out[5] = 0;
 	xport_put_be16(out + 6, 0);
@@ -167,17 +187,28 @@ static size_t encode_tile(struct xport_tile_encoder *enc, const uint8_t *pixels,
 	return XPORT_TILES_REC_SIZE + len;
 }
 
-int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
-	const pixman_region32_t *damage, uint8_t flags, uint32_t base_id, uint32_t crc,
+/* Packs the pixels of tile idx of an image into enc->scratch. */
+static const uint8_t *gather_tile(struct xport_tile_encoder *enc, const uint8_t *pixels,
+	size_t stride, uint32_t idx)
+{
+	uint32_t x, y, w, h;
+	tile_rect(enc, idx, &x, &y, &w, &h);
+	size_t row_bytes = (size_t)w * 4;
+	for (uint32_t j = 0; j < h; j++) {
+		memcpy(enc->scratch + j * row_bytes, pixels + (size_t)(y + j) * stride + (size_t)x * 4,
+			row_bytes);
+	}
+	return enc->scratch;
+}
+
+/* Encodes the tiles list[0..n) (every tile in order when list is NULL)
+ * into a new payload: from the image pixels if not NULL, else from the
+ * reference. */
+static int encode_tiles(struct xport_tile_encoder *enc, const uint8_t *pixels, size_t stride,
+	const uint32_t *list, size_t n, uint8_t flags, uint32_t base_id, uint32_t crc,
 	uint8_t **out, size_t *out_len)
 {
-	if (!format_ok(image) || (uint32_t)pixman_image_get_width(image) != enc->width ||
-		(uint32_t)pixman_image_get_height(image) != enc->height ||
-		(!(flags & XPORT_TILES_KEY) && !damage)) {
-		return -EINVAL;
-	}
 	bool key = flags & XPORT_TILES_KEY;
-	size_t n = key ? (size_t)enc->cols * enc->rows : collect_damage(enc, damage);
 	size_t cap = XPORT_TILES_HDR_SIZE + n * record_bound(enc->tile);
 	/* Sized for the worst case; large allocations are mapped lazily, so
 	 * only the bytes written cost, and the buffer shrinks afterwards. */
@@ -185,12 +216,12 @@ int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
 	if (!buf) {
 		return -ENOMEM;
 	}
-	const uint8_t *pixels = (const uint8_t *)pixman_image_get_data(image);
-	size_t stride = (size_t)pixman_image_get_stride(image);
 	size_t off = XPORT_TILES_HDR_SIZE;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t idx = key ? (uint32_t)i : enc->list[i];
-		off += encode_tile(enc, pixels, stride, idx, buf + off, cap - off);
+		uint32_t idx = list ? list[i] : (uint32_t)i;
+		const uint8_t *tile = pixels ? gather_tile(enc, pixels, stride, idx) :
+			enc->ref + idx * enc->tile_bytes;
+		off += encode_tile(enc, idx, tile, buf + off, cap - off);
 	}
 	buf[0] = XPORT_TILES_VERSION;
 	buf[1] = flags & (XPORT_TILES_KEY | XPORT_TILES_REFRESH);
@@ -205,6 +236,80 @@ int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
 	*out = shrunk ? shrunk : buf;
 	*out_len = off;
 	return 0;
+}
+
+static bool image_fits(const struct xport_tile_encoder *enc, pixman_image_t *image)
+{
+	return format_ok(image) && (uint32_t)pixman_image_get_width(image) == enc->width &&
+		(uint32_t)pixman_image_get_height(image) == enc->height;
+}
+
+int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
+	const pixman_region32_t *damage, uint8_t flags, uint32_t base_id, uint32_t crc,
+	uint8_t **out, size_t *out_len)
+{
+	bool key = flags & XPORT_TILES_KEY;
+	if (!image_fits(enc, image) || (!key && !damage)) {
+		return -EINVAL;
+	}
+	size_t n = key ? (size_t)enc->cols * enc->rows : collect_damage(enc, damage);
+	return encode_tiles(enc, (const uint8_t *)pixman_image_get_data(image),
+		(size_t)pixman_image_get_stride(image), key ? NULL : enc->list, n, flags, base_id,
+		crc, out, out_len);
+}
+
+/* Brings tile idx of the reference up to date with pixels; returns whether
+ * it differed. Identical rows before the first difference are not copied. */
+static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, size_t stride,
+	uint32_t idx)
+{
+	uint32_t x, y, w, h;
+	tile_rect(enc, idx, &x, &y, &w, &h);
+	size_t row_bytes = (size_t)w * 4;
+	const uint8_t *src = pixels + (size_t)y * stride + (size_t)x * 4;
+	uint8_t *dst = enc->ref + idx * enc->tile_bytes;
+	uint32_t j = 0;
+	while (j < h && memcmp(src + j * stride, dst + j * row_bytes, row_bytes) == 0) {
+		j++;
+	}
+	if (j == h) {
+		return false;
+	}
+	for (; j < h; j++) {
+		memcpy(dst + j * row_bytes, src + j * stride, row_bytes);
+	}
+	return true;
+}
+
+int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *image,
+	const pixman_region32_t *damage)
+{
+	if (!image_fits(enc, image)) {
+		return -EINVAL;
+	}
+	const uint8_t *pixels = (const uint8_t *)pixman_image_get_data(image);
+	size_t stride = (size_t)pixman_image_get_stride(image);
+	/* In (row, column) order either way, as the records must be. */
+	size_t n = damage ? collect_damage(enc, damage) : (size_t)enc->cols * enc->rows;
+	enc->n_changed = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t idx = damage ? enc->list[i] : (uint32_t)i;
+		if (diff_tile(enc, pixels, stride, idx)) {
+			enc->changed[enc->n_changed++] = idx;
+		}
+	}
+	/* At most (16384 / 16)^2 = 2^20 tiles: fits an int. */
+	return (int)enc->n_changed;
+}
+
+int xport_tile_encode_diff(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
+	uint32_t crc, uint8_t **out, size_t *out_len)
+{
+	if (flags & XPORT_TILES_KEY) {
+		return -EINVAL;
+	}
+	return encode_tiles(enc, NULL, 0, enc->changed, enc->n_changed, flags, base_id, crc, out,
+		out_len);
 }
 
 int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h)

@@ -75,14 +75,49 @@ struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t he
 /* Accepts NULL. */
 void xport_tile_encoder_destroy(struct xport_tile_encoder *enc);
 
-/* Encodes the tiles of image that intersect damage (every tile when flags
- * has XPORT_TILES_KEY; damage may then be NULL) into a new buffer, which
+/* Encodes the tiles of image that intersect damage, changed or not (every
+ * tile when flags has XPORT_TILES_KEY; damage may then be NULL), into a new
+ * buffer, which
  * the caller frees. The work is proportional to the damaged tiles. crc is
  * written as given (the caller computes it once for all clients).
  * Returns 0 or -ENOMEM / -EINVAL (image of the wrong size or format). */
 int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
 	const pixman_region32_t *damage, uint8_t flags, uint32_t base_id, uint32_t crc,
 	uint8_t **out, size_t *out_len);
+
+/* --- encoding against a reference (server) ---
+ *
+ * Guests report more damage than they change: a page flip damages the whole
+ * screen when only a cursor moved. So the encoder keeps a reference, a copy
+ * of the image its receivers hold (the frame emitted last), and a delta
+ * carries only the damaged tiles whose pixels differ from it. Per frame:
+ *
+ *   n = xport_tile_encoder_diff(enc, image, damage);   once, before encoding
+ *   xport_tile_encode_diff(enc, ...);                  the delta, if wanted
+ *   xport_tile_encode(enc, image, NULL, KEY, ...);     a key frame, if wanted
+ *
+ * The reference is allocated with the encoder (zero-filled, mapped lazily),
+ * so frames allocate nothing for it. */
+
+/* Compares every tile of image under damage with the reference, row by row
+ * up to the first difference, and copies the tiles that differ into it: the
+ * reference then equals image wherever damage was. damage NULL means every
+ * tile, which makes the whole reference equal image: pass NULL for every
+ * frame that is also sent as a key frame, since the reference is only in
+ * step with the receivers from a key frame on (it starts all zero, and frames
+ * nobody received are never diffed). Remembers the differing tiles for
+ * xport_tile_encode_diff(). Returns how many tiles differ (0 when damage
+ * changed nothing), or -EINVAL (image of the wrong size or format). */
+int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *image,
+	const pixman_region32_t *damage);
+
+/* Encodes, like xport_tile_encode() without XPORT_TILES_KEY, a delta of
+ * exactly the tiles the last xport_tile_encoder_diff() found (possibly none),
+ * taking their pixels from the reference. The caller frees *out. Returns 0,
+ * -ENOMEM (the reference is in step all the same), or -EINVAL for a KEY
+ * flag. */
+int xport_tile_encode_diff(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
+	uint32_t crc, uint8_t **out, size_t *out_len);
 
 /* Upper bound of a payload for width x height: what a receiver must accept. */
 size_t xport_tiles_max_payload(uint32_t width, uint32_t height, unsigned tile_log2);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "snapshot.h"
+#include "transport/control-conn.h"
 #include "transport/control-proto.h"
 #include "transport/media.h"
 #include "transport/net.h"
@@ -57,13 +58,7 @@ struct zc_session {
 
 	struct sockaddr_storage server;
 	char server_name[XPORT_NET_ADDR_STRLEN];
-	int tcp_fd;
-	struct zl_source *tcp_src;
-	bool want_out;
-	uint8_t in[XPORT_CTL_MAX_MSG];
-	size_t in_len;
-	uint8_t out[2048];
-	size_t out_len;
+	struct xport_ctl_conn conn;
 
 	int udp_fd;
 	struct zl_source *udp_src;
@@ -72,7 +67,7 @@ struct zc_session {
 	size_t rx_buf_size;
 
 	struct zl_source *tick;
-	uint64_t t_start, t_welcome, last_rx_ns, last_hb_ns, last_rr_ns;
+	uint64_t t_start, t_welcome, last_hb_ns, last_rr_ns;
 	uint32_t hb_seq;
 	uint32_t server_hb_seq;
 	uint64_t server_hb_send_ns, server_hb_recv_ns;
@@ -109,8 +104,7 @@ static void session_end(struct zc_session *s)
 	s->state = STATE_ENDED;
 	zl_source_remove(s->udp_src);
 	s->udp_src = NULL;
-	zl_source_remove(s->tcp_src);
-	s->tcp_src = NULL;
+	xport_ctl_conn_finish(&s->conn);
 	zl_loop_quit(s->loop);
 }
 
@@ -131,47 +125,6 @@ static void session_fail(struct zc_session *s, int err, const char *fmt, ...)
 
 /* --- control connection --- */
 
-static void tcp_update_events(struct zc_session *s)
-{
-	bool want = s->out_len > 0;
-	if (want != s->want_out && s->tcp_src) {
-		zl_source_fd_update(s->tcp_src, EPOLLIN | (want ? EPOLLOUT : 0));
-		s->want_out = want;
-	}
-}
-
-static int tcp_flush(struct zc_session *s)
-{
-	while (s->out_len > 0) {
-		ssize_t n = send(s->tcp_fd, s->out, s->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			if (errno == EAGAIN) {
-				break;
-			}
-			return -errno;
-		}
-		memmove(s->out, s->out + n, s->out_len - (size_t)n);
-		s->out_len -= (size_t)n;
-	}
-	tcp_update_events(s);
-	return 0;
-}
-
-static int ctl_send(struct zc_session *s, const struct xport_ctl_msg *msg)
-{
-	size_t len;
-	int r = xport_ctl_encode(msg, s->out + s->out_len, sizeof(s->out) - s->out_len, &len);
-	if (r < 0) {
-		/* Only a server that stopped reading fills the buffer. */
-		return r == -ENOSPC ? -ENOBUFS : r;
-	}
-	s->out_len += len;
-	return tcp_flush(s);
-}
-
 static void send_heartbeat(struct zc_session *s, uint64_t now)
 {
 	struct xport_ctl_msg msg = { .type = XPORT_CTL_HEARTBEAT };
@@ -183,7 +136,7 @@ static void send_heartbeat(struct zc_session *s, uint64_t now)
 		.t_echo_recv_ns = s->server_hb_recv_ns,
 	};
 	s->last_hb_ns = now;
-	if (ctl_send(s, &msg) < 0) {
+	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
 		session_fail(s, -EPIPE, "server %s gone: cannot send on the control connection",
 			s->server_name);
 	}
@@ -191,20 +144,15 @@ static void send_heartbeat(struct zc_session *s, uint64_t now)
 
 void zc_session_bye(struct zc_session *s)
 {
-	if (!s || s->tcp_fd < 0 || (s->state != STATE_ACTIVE && s->state != STATE_ENDED) ||
-		s->status < 0) {
+	if (!s || s->state != STATE_ACTIVE || s->status < 0) {
 		return;
 	}
 	struct xport_ctl_msg msg = { .type = XPORT_CTL_BYE };
 	msg.bye.reason = s->done ? XPORT_CTL_BYE_DONE : XPORT_CTL_BYE_SHUTDOWN;
-	size_t len;
-	uint8_t buf[XPORT_CTL_HDR_SIZE + XPORT_CTL_BYE_MIN];
-	if (tcp_flush(s) == 0 && s->out_len == 0 &&
-		xport_ctl_encode(&msg, buf, sizeof(buf), &len) == 0) {
-		/* Best effort: the connection closes right after anyway. */
-		if (send(s->tcp_fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-			zl_dbg("client", "BYE not sent: %s", strerror(errno));
-		}
+	/* Best effort: the connection closes right after anyway. */
+	int r = xport_ctl_conn_send(&s->conn, &msg);
+	if (r < 0 || xport_ctl_conn_pending(&s->conn) > 0) {
+		zl_dbg("client", "BYE not sent: %s", r < 0 ? strerror(-r) : "socket full");
 	}
 }
 
@@ -609,51 +557,6 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 	}
 }
 
-static void tcp_read(struct zc_session *s)
-{
-	for (;;) {
-		ssize_t n = recv(s->tcp_fd, s->in + s->in_len, sizeof(s->in) - s->in_len, MSG_DONTWAIT);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN) {
-			return;
-		}
-		if (n == 0) {
-			session_fail(s, -ECONNRESET, "server %s closed the connection", s->server_name);
-			return;
-		}
-		if (n < 0) {
-			session_fail(s, -errno, "server %s: connection lost: %s", s->server_name,
-				strerror(errno));
-			return;
-		}
-		s->in_len += (size_t)n;
-		s->last_rx_ns = zl_now_ns();
-		size_t off = 0;
-		while (s->state == STATE_HELLO_SENT || s->state == STATE_ACTIVE) {
-			struct xport_ctl_msg msg;
-			size_t used;
-			int r = xport_ctl_parse(s->in + off, s->in_len - off, &msg, &used);
-			if (r == -EAGAIN) {
-				break;
-			}
-			if (r < 0) {
-				session_fail(s, -EPROTO, "garbage on the control connection from %s "
-					"(not a gpu-server, or a broken one)", s->server_name);
-				return;
-			}
-			off += used;
-			handle_message(s, &msg);
-		}
-		if (s->state == STATE_ENDED) {
-			return;
-		}
-		memmove(s->in, s->in + off, s->in_len - off);
-		s->in_len -= off;
-	}
-}
-
 static void send_hello(struct zc_session *s)
 {
 	struct xport_ctl_msg msg = { .type = XPORT_CTL_HELLO };
@@ -665,7 +568,7 @@ static void send_hello(struct zc_session *s)
 		.media_port = s->media_port,
 	};
 	snprintf(msg.hello.zone, sizeof(msg.hello.zone), "%s", s->cfg.zone);
-	if (ctl_send(s, &msg) < 0) {
+	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
 		session_fail(s, -EPIPE, "server %s: cannot send HELLO", s->server_name);
 		return;
 	}
@@ -673,32 +576,41 @@ static void send_hello(struct zc_session *s)
 	s->t_start = zl_now_ns();
 }
 
-static void on_tcp(void *data, int fd, uint32_t events)
+static void on_ctl_connected(void *data)
+{
+	send_hello(data);
+}
+
+static void on_ctl_message(void *data, const struct xport_ctl_msg *msg)
+{
+	handle_message(data, msg);
+}
+
+static void on_ctl_bad_message(void *data, int err)
+{
+	struct zc_session *s = data;
+	session_fail(s, -EPROTO, "garbage on the control connection from %s "
+		"(not a gpu-server, or a broken one)", s->server_name);
+}
+
+static void on_ctl_closed(void *data, int err)
 {
 	struct zc_session *s = data;
 	if (s->state == STATE_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
-			err = errno;
-		}
-		if (err) {
-			session_fail(s, -err, "cannot connect to %s: %s", s->server_name, strerror(err));
-			return;
-		}
-		s->want_out = true;
-		tcp_update_events(s);
-		send_hello(s);
-		return;
-	}
-	if ((events & EPOLLOUT) && tcp_flush(s) < 0) {
-		session_fail(s, -EPIPE, "server %s: connection lost", s->server_name);
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		tcp_read(s);
+		session_fail(s, err, "cannot connect to %s: %s", s->server_name, strerror(-err));
+	} else if (err == 0) {
+		session_fail(s, -ECONNRESET, "server %s closed the connection", s->server_name);
+	} else {
+		session_fail(s, err, "server %s: connection lost: %s", s->server_name, strerror(-err));
 	}
 }
+
+static const struct xport_ctl_conn_listener ctl_listener = {
+	.message = on_ctl_message,
+	.bad_message = on_ctl_bad_message,
+	.closed = on_ctl_closed,
+	.connected = on_ctl_connected,
+};
 
 static void on_tick(void *data)
 {
@@ -720,7 +632,7 @@ static void on_tick(void *data)
 	case STATE_ENDED:
 		return;
 	}
-	if (now - s->last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * MS) {
+	if (now - s->conn.last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * MS) {
 		session_fail(s, -ETIMEDOUT, "server %s gone: silent for %u s", s->server_name,
 			XPORT_CTL_TIMEOUT_MS / 1000);
 		return;
@@ -756,7 +668,6 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 	}
 	s->loop = loop;
 	s->cfg = *cfg;
-	s->tcp_fd = -1;
 	s->udp_fd = -1;
 	zc_stats_init(&s->stats);
 	pixman_region32_init(&s->back_dirty);
@@ -793,20 +704,25 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 	/* Key frames arrive as bursts; room for one avoids self-inflicted loss. */
 	xport_net_set_buffer(s->udp_fd, SO_RCVBUF, SOCKET_BUFFER);
 
-	s->tcp_fd = socket(s->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->tcp_fd < 0) {
+	int tcp_fd = socket(s->server.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (tcp_fd < 0) {
 		session_fail(s, -errno, "cannot create the control socket: %s", strerror(errno));
 		return s;
 	}
 	s->t_start = zl_now_ns();
-	if (connect(s->tcp_fd, (struct sockaddr *)&s->server, alen) < 0 && errno != EINPROGRESS) {
-		session_fail(s, -errno, "cannot connect to %s: %s", s->server_name, strerror(errno));
+	if (connect(tcp_fd, (struct sockaddr *)&s->server, alen) < 0 && errno != EINPROGRESS) {
+		int err = errno;
+		close(tcp_fd);
+		session_fail(s, -err, "cannot connect to %s: %s", s->server_name, strerror(err));
 		return s;
 	}
-	s->tcp_src = zl_loop_add_fd(loop, s->tcp_fd, EPOLLOUT, on_tcp, s);
-	s->want_out = true;
+	/* The rest of the connect, HELLO and everything after: on_ctl_*. */
+	if (xport_ctl_conn_init(&s->conn, loop, tcp_fd, XPORT_CTL_CONN_CONNECTING, &ctl_listener,
+		s) < 0) {
+		goto err;
+	}
 	s->tick = zl_loop_add_timer(loop, on_tick, s);
-	if (!s->tcp_src || !s->tick || zl_source_timer_arm(s->tick, TICK_NS, TICK_NS) < 0) {
+	if (!s->tick || zl_source_timer_arm(s->tick, TICK_NS, TICK_NS) < 0) {
 		goto err;
 	}
 	return s;
@@ -822,10 +738,7 @@ void zc_session_destroy(struct zc_session *s)
 	}
 	zl_source_remove(s->tick);
 	zl_source_remove(s->udp_src);
-	zl_source_remove(s->tcp_src);
-	if (s->tcp_fd >= 0) {
-		close(s->tcp_fd);
-	}
+	xport_ctl_conn_finish(&s->conn);
 	if (s->udp_fd >= 0) {
 		close(s->udp_fd);
 	}

@@ -27,6 +27,7 @@ static void test_architecture_example(void **state)
 		"\n"
 		"[guest ivi]\n"
 		"vhost-user=/run/zonal/ivi.sock\n"
+		"qemu-ui=qmp:/run/zonal/ivi.qmp\n"
 		"quota-mb=64\n"
 		"\n"
 		"[zone rear-left]\n"
@@ -41,6 +42,8 @@ static void test_architecture_example(void **state)
 	assert_string_equal(cfg.guests[0].name, "cluster");
 	assert_string_equal(cfg.guests[0].vhost_user, "/run/zonal/cluster.sock");
 	assert_int_equal(cfg.guests[1].quota_bytes, 64ull << 20);
+	assert_string_equal(cfg.guests[0].qemu_ui, "");
+	assert_string_equal(cfg.guests[1].qemu_ui, "qmp:/run/zonal/ivi.qmp");
 	assert_int_equal(cfg.n_zones, 2);
 	const struct gs_zone_config *z = &cfg.zones[0];
 	assert_string_equal(z->name, "cockpit");
@@ -89,6 +92,7 @@ static void test_errors(void **state)
 	expect_error("[guest a]\nquota-mb=1\n[zone z]\nmode=1x1\nlayer=a:0 0,0 1x1\n",
 		"no vhost-user");
 	expect_error("[guest a b]\nvhost-user=x\n", "bad name");
+	expect_error("[guest a]\nqemu-ui=/tmp/q\n", "expected qmp:PATH");
 }
 
 static void test_value_parsers(void **state)

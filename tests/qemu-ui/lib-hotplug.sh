@@ -24,14 +24,29 @@ hp_init() {
 	echo "work dir: $HP_TMP"
 }
 
-hp_cleanup() {
-	local pid
+hp_stop_pids() {
+	local pid i alive
 	for pid in "${HP_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
+	# A QEMU deadlocked with its backend ignores SIGTERM.
+	for ((i = 0; i < 50; i++)); do
+		alive=0
+		for pid in "${HP_PIDS[@]}"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
 	for pid in "${HP_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	HP_PIDS=()
+}
+
+hp_cleanup() {
+	hp_stop_pids
 	if [ "${E2E_KEEP:-0}" = 1 ]; then
 		echo "kept $HP_TMP"
 	else
@@ -148,10 +163,37 @@ hp_wait_state() {
 		kill -0 "$HP_QEMU_PID" 2>/dev/null || die "QEMU exited"
 		sleep 0.1
 	done
+	if declare -F hp_on_stuck >/dev/null; then
+		hp_on_stuck
+	fi
 	die "guest connectors are '$(hp_state)', not '$want', after ${timeout}s"
 }
 
 now_ms() { date +%s%3N; }
+
+# hp_monitor_answers QMP_SOCKET: whether QEMU's main loop still runs QMP
+# commands. (The greeting alone proves nothing: QMP's I/O thread sends it.)
+hp_monitor_answers() {
+	python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(3)
+try:
+    s.connect(sys.argv[1])
+    buf = b''
+    while b'\n' not in buf:
+        buf += s.recv(4096)
+    s.sendall(b'{"execute":"qmp_capabilities"}\n')
+    buf = b''
+    while b'"return"' not in buf:
+        data = s.recv(4096)
+        if not data:
+            sys.exit(1)
+        buf += data
+except OSError:
+    sys.exit(1)
+PY
+}
 
 # hp_step ADDRESS STEP STATE: one event through gs_qemu_ui, then the
 # connector state the guest must end up in. Prints the timings.

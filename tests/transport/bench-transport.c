@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Rough costs of the transport's per-frame work on this machine:
- * CRC32C (hardware and table), tile encode (key frame, small delta) and
- * decode, on a 1920x720 zone. Not a test: run it by hand. */
+/* Rough costs of the transport's per-frame work on this machine: CRC32C
+ * (hardware and table), tile encode (key frame, small delta) and decode on
+ * a 1920x720 zone, and the server's damage-driven encoding against its
+ * reference (xport_tile_encoder_diff) next to encoding every damaged tile:
+ * a page flip at 1600x600 that moved only a 16x16 square, and a real full
+ * change at 1920x1080. Not a test: run it by hand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +12,6 @@
 #include "transport/crc32c.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
-
-#define W 1920
-#define H 720
 
 static uint32_t rng = 1;
 
@@ -23,21 +23,23 @@ static uint32_t next_rand(void)
 	return rng;
 }
 
-/* Something like a dashboard: gradients, flat panels, a noisy "map". */
-static void paint(pixman_image_t *img)
+/* Something like a dashboard: gradients, flat panels, a noisy "map";
+ * phase shifts the gradients so that every tile differs between phases. */
+static void paint(pixman_image_t *img, uint32_t phase)
 {
 	uint32_t *d = pixman_image_get_data(img);
-	for (int y = 0; y < H; y++) {
-		for (int x = 0; x < W; x++) {
+	int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
 			uint32_t v;
-			if (x > 1300 && y > 100 && y < 600) {
+			if (x > w * 2 / 3 && y > h / 7 && y < h * 5 / 6) {
 				v = next_rand() & 0x3f3f3f;
 			} else if ((x / 160 + y / 90) & 1) {
-				v = 0x202830;
+				v = 0x202830 + phase;
 			} else {
-				v = (uint32_t)(x / 8) << 16 | (uint32_t)(y / 3) << 8 | 0x40;
+				v = (uint32_t)((x + (int)phase) / 8) << 16 | (uint32_t)(y / 3) << 8 | 0x40;
 			}
-			d[y * W + x] = 0xff000000u | v;
+			d[y * w + x] = 0xff000000u | v;
 		}
 	}
 }
@@ -49,29 +51,30 @@ static void paint(pixman_image_t *img)
 			stmt; \
 		} \
 		double ns = (double)(zl_now_ns() - t0) / (iters); \
-		printf("%-28s %9.3f ms", label, ns / 1e6); \
+		printf("%-32s %9.3f ms", label, ns / 1e6); \
 		if (bytes) { \
 			printf("  %6.2f GB/s", (double)(bytes) / ns); \
 		} \
 		printf("\n"); \
 	} while (0)
 
-int main(void)
+static void bench_basics(void)
 {
-	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, NULL, 0);
-	pixman_image_t *dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, NULL, 0);
-	paint(img);
+	const int w = 1920, h = 720;
+	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+	pixman_image_t *dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+	paint(img, 0);
 	const void *px = pixman_image_get_data(img);
-	size_t bytes = (size_t)W * H * 4;
+	size_t bytes = (size_t)w * h * 4;
 	volatile uint32_t sink = 0;
-	printf("%dx%d x8r8g8b8 (%.1f MB), crc32c hw: %s\n", W, H, bytes / 1e6,
+	printf("%dx%d x8r8g8b8 (%.1f MB), crc32c hw: %s\n", w, h, bytes / 1e6,
 		xport_crc32c_hw_available() ? "yes" : "no");
 	TIME("crc32c table", 20, bytes, sink += xport_crc32c_sw(0, px, bytes));
 	if (xport_crc32c_hw_available()) {
 		TIME("crc32c sse4.2", 100, bytes, sink += xport_crc32c_hw(0, px, bytes));
 	}
 
-	struct xport_tile_encoder *enc = xport_tile_encoder_create(W, H, 6);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
 	uint8_t *buf;
 	size_t len = 0;
@@ -100,5 +103,130 @@ int main(void)
 	xport_tile_decoder_destroy(dec);
 	pixman_image_unref(img);
 	pixman_image_unref(dst);
-	return (int)(sink & 0);
+	(void)sink;
+}
+
+struct frame_cost {
+	double ms, crc_ms;
+	double bytes, tiles;
+};
+
+/* frames frames of w x h whose damage is always the whole frame; step(k)
+ * changes the image for frame k. With ref, each frame is diffed against the
+ * reference and only the changed tiles encoded (the server's path); without,
+ * every damaged tile is encoded. Times the encode (with the diff), and the
+ * per-frame CRC separately. */
+static struct frame_cost run_frames(pixman_image_t *img, unsigned frames, bool ref,
+	void (*step)(pixman_image_t *img, unsigned k))
+{
+	uint32_t w = (uint32_t)pixman_image_get_width(img);
+	uint32_t h = (uint32_t)pixman_image_get_height(img);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	step(img, 0);
+	/* The reference starts in step, as after a key frame. */
+	xport_tile_encoder_diff(enc, img, NULL);
+	struct frame_cost c = { 0 };
+	uint64_t t_enc = 0, t_crc = 0;
+	for (unsigned k = 1; k <= frames; k++) {
+		step(img, k);
+		uint64_t t0 = zl_now_ns();
+		uint8_t *buf;
+		size_t len;
+		int n = 0;
+		if (ref) {
+			n = xport_tile_encoder_diff(enc, img, &all);
+			xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
+		} else {
+			xport_tile_encode(enc, img, &all, 0, k, 0, &buf, &len);
+		}
+		uint64_t t1 = zl_now_ns();
+		volatile uint32_t crc = xport_tiles_image_crc(img);
+		(void)crc;
+		t_crc += zl_now_ns() - t1;
+		t_enc += t1 - t0;
+		c.bytes += (double)len;
+		c.tiles += ref ? (double)n : (double)((w + 63) / 64 * ((h + 63) / 64));
+		free(buf);
+	}
+	c.ms = (double)t_enc / frames / 1e6;
+	c.crc_ms = (double)t_crc / frames / 1e6;
+	c.bytes /= frames;
+	c.tiles /= frames;
+	pixman_region32_fini(&all);
+	xport_tile_encoder_destroy(enc);
+	return c;
+}
+
+static void print_cost(const char *label, struct frame_cost c)
+{
+	printf("  %-28s %10.0f bytes/frame %7.1f tiles %8.3f ms encode %7.3f ms crc\n", label,
+		c.bytes, c.tiles, c.ms, c.crc_ms);
+}
+
+/* A 16x16 white square bouncing 3 px a frame over the dashboard, like the
+ * guest's pattern app: only the square's old and new tiles change. */
+static pixman_image_t *background, *phase[2];
+
+static void step_square(pixman_image_t *img, unsigned k)
+{
+	int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+	if (k == 0) {
+		paint(img, 0);
+		if (background) {
+			pixman_image_unref(background);
+		}
+		background = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+		pixman_image_composite32(PIXMAN_OP_SRC, img, NULL, background, 0, 0, 0, 0, 0, 0,
+			(uint16_t)w, (uint16_t)h);
+	}
+	int span = w - 16;
+	int x0 = (int)((k ? k - 1 : 0) * 3 % (unsigned)span), x1 = (int)(k * 3 % (unsigned)span);
+	int y = h / 2;
+	pixman_image_composite32(PIXMAN_OP_SRC, background, NULL, img, x0, y, 0, 0, x0, y, 16, 16);
+	pixman_color_t white = { 0xffff, 0xffff, 0xffff, 0xffff };
+	pixman_image_t *fill = pixman_image_create_solid_fill(&white);
+	pixman_image_composite32(PIXMAN_OP_SRC, fill, NULL, img, 0, 0, 0, 0, x1, y, 16, 16);
+	pixman_image_unref(fill);
+}
+
+/* Every pixel outside the noisy map changes every frame (and the map is
+ * new noise): a real full change. Two prepared phases alternate, so the
+ * painting is not timed. */
+static void step_full(pixman_image_t *img, unsigned k)
+{
+	int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+	if (k == 0) {
+		for (int i = 0; i < 2; i++) {
+			if (phase[i]) {
+				pixman_image_unref(phase[i]);
+			}
+			phase[i] = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+			paint(phase[i], (uint32_t)i * 8);
+		}
+	}
+	pixman_image_composite32(PIXMAN_OP_SRC, phase[k & 1], NULL, img, 0, 0, 0, 0, 0, 0,
+		(uint16_t)w, (uint16_t)h);
+}
+
+int main(void)
+{
+	bench_basics();
+
+	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, 1600, 600, NULL, 0);
+	printf("1600x600, damage = whole frame, a 16x16 square moved (%u frames):\n", 200);
+	print_cost("every damaged tile", run_frames(img, 200, false, step_square));
+	print_cost("changed tiles (reference)", run_frames(img, 200, true, step_square));
+	pixman_image_unref(img);
+
+	img = pixman_image_create_bits(PIXMAN_x8r8g8b8, 1920, 1080, NULL, 0);
+	printf("1920x1080, damage = whole frame, every tile changed (%u frames):\n", 30);
+	print_cost("every damaged tile", run_frames(img, 30, false, step_full));
+	print_cost("changed tiles (reference)", run_frames(img, 30, true, step_full));
+	pixman_image_unref(img);
+	pixman_image_unref(background);
+	pixman_image_unref(phase[0]);
+	pixman_image_unref(phase[1]);
+	return 0;
 }

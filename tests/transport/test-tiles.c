@@ -363,6 +363,206 @@ static void test_random_corruption(void **state)
 	pixman_image_unref(ref);
 }
 
+/* --- encoding against the reference --- */
+
+/* Tiles (64x64, clipped) in which a and b differ, the slow obvious way. */
+static uint32_t tiles_differing(pixman_image_t *a, pixman_image_t *b)
+{
+	int w = pixman_image_get_width(a), h = pixman_image_get_height(a);
+	const uint32_t *da = pixman_image_get_data(a), *db = pixman_image_get_data(b);
+	int sa = pixman_image_get_stride(a) / 4, sb = pixman_image_get_stride(b) / 4;
+	uint32_t n = 0;
+	for (int ty = 0; ty < h; ty += 64) {
+		for (int tx = 0; tx < w; tx += 64) {
+			bool differs = false;
+			for (int y = ty; y < ty + 64 && y < h && !differs; y++) {
+				for (int x = tx; x < tx + 64 && x < w && !differs; x++) {
+					differs = da[y * sa + x] != db[y * sb + x];
+				}
+			}
+			n += differs;
+		}
+	}
+	return n;
+}
+
+static void copy_image(pixman_image_t *dst, pixman_image_t *src)
+{
+	pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0,
+		(uint16_t)pixman_image_get_width(src), (uint16_t)pixman_image_get_height(src));
+}
+
+/* One frame as the server makes it: diff, then a delta for a receiver in
+ * step (applied to dst) and, if key_dst, a key frame for a joiner. Returns
+ * the tiles in the delta, after checking the receivers are exact. */
+static uint32_t ref_frame(struct xport_tile_encoder *enc, struct xport_tile_decoder *dec,
+	pixman_image_t *src, const pixman_region32_t *damage, pixman_image_t *dst,
+	pixman_image_t *key_dst, uint32_t base_id)
+{
+	uint32_t crc = xport_tiles_image_crc(src);
+	int n = xport_tile_encoder_diff(enc, src, key_dst ? NULL : damage);
+	assert_true(n >= 0);
+	uint8_t *buf;
+	size_t len;
+	struct xport_tiles_header hdr;
+	pixman_region32_t applied;
+	pixman_region32_init(&applied);
+	assert_int_equal(xport_tile_encode_diff(enc, 0, base_id, crc, &buf, &len), 0);
+	assert_int_equal(xport_tiles_parse_header(buf, len, &hdr), 0);
+	assert_int_equal(hdr.n_tiles, n);
+	assert_int_equal(hdr.base_id, base_id);
+	assert_int_equal(hdr.crc, crc);
+	apply_ok(dec, buf, len, dst, &applied);
+	free(buf);
+	assert_true(images_equal(src, dst));
+	assert_int_equal(xport_tiles_image_crc(dst), crc);
+	if (key_dst) {
+		assert_int_equal(xport_tile_encode(enc, src, NULL, XPORT_TILES_KEY, 0, crc, &buf, &len),
+			0);
+		apply_ok(dec, buf, len, key_dst, &applied);
+		free(buf);
+		assert_true(images_equal(src, key_dst));
+	}
+	pixman_region32_fini(&applied);
+	return (uint32_t)n;
+}
+
+/* A page flip damages everything while a 16x16 square moved: the delta is
+ * exactly the tiles that changed, and the receiver stays exact. */
+static void test_diff_full_damage(void **state)
+{
+	const int w = 1600, h = 600;
+	pixman_image_t *src = new_image(w, h), *dst = new_image(w, h), *joiner = new_image(w, h);
+	paint(src, 0, 0, w, h, false);
+	paint(src, 300, 200, 500, 400, true);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	/* The first frame is a key frame: its diff covers the whole grid. */
+	assert_int_equal(ref_frame(enc, dec, src, NULL, dst, joiner, 1), 25 * 10);
+
+	/* A square inside one tile (tile 3,2). */
+	pixman_image_t *white = pixman_image_create_solid_fill(&(pixman_color_t){ 0xffff, 0xffff,
+		0xffff, 0xffff });
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 200, 140, 16, 16);
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 2), 1);
+	/* The record names that tile. */
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(xport_tile_encode_diff(enc, 0, 2, 0, &buf, &len), 0);
+	assert_int_equal(xport_get_be16(buf + XPORT_TILES_HDR_SIZE), 3);
+	assert_int_equal(xport_get_be16(buf + XPORT_TILES_HDR_SIZE + 2), 2);
+	free(buf);
+	/* The same damage again with nothing changed: an empty delta. */
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 3), 0);
+	/* Across a corner of four tiles, in the bottom-right clipped tile, and
+	 * a change that only touches the X byte of the last pixel. */
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 760, 56, 16, 16);
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 1590, 590, 10, 10);
+	uint32_t *d = pixman_image_get_data(src);
+	d[(h - 1) * w + w / 2] ^= 0x01000000u;
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 4), 4 + 1 + 1);
+	/* A tile that changes back is a change too: the reference is the frame
+	 * emitted last. */
+	d[(h - 1) * w + w / 2] ^= 0x01000000u;
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 5), 1);
+	pixman_image_unref(white);
+
+	assert_int_equal(xport_tile_encode_diff(enc, XPORT_TILES_KEY, 0, 0, &buf, &len), -EINVAL);
+	pixman_image_t *other = new_image(64, 64);
+	assert_int_equal(xport_tile_encoder_diff(enc, other, &all), -EINVAL);
+	pixman_image_unref(other);
+	pixman_region32_fini(&all);
+	xport_tile_encoder_destroy(enc);
+	xport_tile_decoder_destroy(dec);
+	pixman_image_unref(src);
+	pixman_image_unref(dst);
+	pixman_image_unref(joiner);
+}
+
+/* Random changes under random over-reported damage, for odd sizes: every
+ * delta holds exactly the tiles that differ from the frame before, the
+ * receiver in step and a receiver that joined late (key frame) stay exact. */
+static void diff_sequence(int w, int h)
+{
+	pixman_image_t *src = new_image(w, h), *prev = new_image(w, h);
+	pixman_image_t *a = new_image(w, h), *b = new_image(w, h);
+	paint(src, 0, 0, w, h, false);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, 6);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_region32_t damage;
+	pixman_region32_init(&damage);
+	ref_frame(enc, dec, src, NULL, a, b, 1);
+	for (uint32_t f = 2; f < 60; f++) {
+		copy_image(prev, src);
+		pixman_region32_clear(&damage);
+		unsigned rects = next_rand() % 3;
+		for (unsigned r = 0; r < rects; r++) {
+			int x = (int)(next_rand() % (unsigned)w), y = (int)(next_rand() % (unsigned)h);
+			int x2 = x + 1 + (int)(next_rand() % 40), y2 = y + 1 + (int)(next_rand() % 40);
+			x2 = x2 > w ? w : x2;
+			y2 = y2 > h ? h : y2;
+			paint(src, x, y, x2, y2, next_rand() & 1);
+			pixman_region32_union_rect(&damage, &damage, x, y, (unsigned)(x2 - x),
+				(unsigned)(y2 - y));
+		}
+		/* Over-reported: extra boxes, sometimes the whole frame, some of it
+		 * outside the frame. */
+		if (next_rand() % 4 == 0) {
+			pixman_region32_union_rect(&damage, &damage, -10, -10, (unsigned)w + 20,
+				(unsigned)h + 20);
+		} else {
+			pixman_region32_union_rect(&damage, &damage, (int)(next_rand() % (unsigned)w),
+				(int)(next_rand() % (unsigned)h), 100, 100);
+		}
+		bool join = next_rand() % 10 == 0;
+		uint32_t n = ref_frame(enc, dec, src, &damage, a, join ? b : NULL, f);
+		assert_int_equal(n, tiles_differing(prev, src));
+		if (!join) {
+			/* b is a receiver too: the same delta keeps it exact. */
+			copy_image(b, a);
+		}
+	}
+	pixman_region32_fini(&damage);
+	xport_tile_encoder_destroy(enc);
+	xport_tile_decoder_destroy(dec);
+	pixman_image_unref(src);
+	pixman_image_unref(prev);
+	pixman_image_unref(a);
+	pixman_image_unref(b);
+}
+
+static void test_diff_sequence(void **state)
+{
+	static const int sizes[][2] = { { 1, 1 }, { 65, 63 }, { 400, 300 }, { 333, 250 },
+		{ 1000, 7 } };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		diff_sequence(sizes[i][0], sizes[i][1]);
+	}
+}
+
+/* Changes outside the damage are not looked at (damage is the contract);
+ * a diff of every tile, as a key frame does, brings the reference in step. */
+static void test_diff_resync(void **state)
+{
+	pixman_image_t *src = new_image(256, 128), *dst = new_image(256, 128);
+	paint(src, 0, 0, 256, 128, false);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(256, 128, 6);
+	pixman_region32_t damage;
+	pixman_region32_init_rect(&damage, 0, 0, 64, 64);
+	paint(src, 200, 100, 210, 110, true); /* tile (3,1): not damaged */
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 8);
+	paint(src, 200, 100, 210, 110, true);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, &damage), 0);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 1);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 0);
+	pixman_region32_fini(&damage);
+	xport_tile_encoder_destroy(enc);
+	pixman_image_unref(src);
+	pixman_image_unref(dst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +571,9 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_diff_full_damage),
+		cmocka_unit_test(test_diff_sequence),
+		cmocka_unit_test(test_diff_resync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,7 @@
 static const char *zone_client;
 static char tmpdir[256];
 static int failures;
+static bool skipped; /* the mode cannot run here (exit 77) */
 
 #define CHECK(cond, ...) \
 	do { \
@@ -355,49 +356,47 @@ static void run_for(struct server *s, uint64_t ms)
 
 /* --- stats file --- */
 
-static double stats_get_f(const char *path, const char *key)
+/* The start of the file as a string (empty if it cannot be read). */
+static bool read_text(const char *path, char *buf, size_t cap)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		return -1;
-	}
-	char buf[8192];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char pat[128];
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	const char *p = strstr(buf, pat);
-	return p ? atof(p + strlen(pat)) : -1;
-}
-
-static long long stats_get(const char *path, const char *key)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		return -1;
-	}
-	char buf[8192];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	char pat[128];
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	const char *p = strstr(buf, pat);
-	return p ? atoll(p + strlen(pat)) : -1;
-}
-
-static bool file_has(const char *path, const char *needle)
-{
+	buf[0] = '\0';
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		return false;
 	}
-	char buf[8192];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	size_t n = fread(buf, 1, cap - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
+	return true;
+}
+
+/* Where the value of "key" starts in the JSON text, or NULL. */
+static const char *json_value(const char *text, const char *key)
+{
+	char pat[128];
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	const char *p = strstr(text, pat);
+	return p ? p + strlen(pat) : NULL;
+}
+
+static double stats_get_f(const char *path, const char *key)
+{
+	char buf[8192];
+	const char *v = read_text(path, buf, sizeof(buf)) ? json_value(buf, key) : NULL;
+	return v ? atof(v) : -1;
+}
+
+static long long stats_get(const char *path, const char *key)
+{
+	char buf[8192];
+	const char *v = read_text(path, buf, sizeof(buf)) ? json_value(buf, key) : NULL;
+	return v ? atoll(v) : -1;
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[8192];
+	return read_text(path, buf, sizeof(buf)) && strstr(buf, needle) != NULL;
 }
 
 /* Which frame k in [from, to] is the PNG? -1 if none. */
@@ -419,6 +418,26 @@ static long find_frame(const char *png, uint32_t from, uint32_t to)
 }
 
 static bool use_ipv6;
+
+/* A socket of type bound to 127.0.0.1, port picked by the kernel. */
+static int loopback_socket(int type, uint16_t *port)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	socklen_t len = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	return ntohs(a.sin_port);
+}
 
 static void port_arg(char *buf, size_t cap, uint16_t port)
 {
@@ -516,7 +535,7 @@ static void test_basic(void)
 }
 
 /* The same over IPv6 loopback (skipped where there is none). */
-static int test_ipv6(void)
+static void test_ipv6(void)
 {
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
@@ -526,32 +545,67 @@ static int test_ipv6(void)
 	}
 	if (!ok) {
 		printf("SKIP: no IPv6 loopback\n");
-		return 77;
+		skipped = true;
+		return;
 	}
 	use_ipv6 = true;
 	struct server s;
 	server_init_at(&s, "[::1]:0");
 	run_and_check(&s, "ipv6", gs_control_port(s.ctl), 60, false, false);
 	server_finish(&s);
-	return 0;
+}
+
+/* Starts a client of zone (plain, or with extra arguments) on the server. */
+static void spawn_client(struct child *c, const char *name, uint16_t port, const char *zone,
+	const char *const *extra)
+{
+	char addr[64];
+	port_arg(addr, sizeof(addr), port);
+	const char *args[16] = { "-s", addr, "-z", zone };
+	unsigned n = 4;
+	for (; extra && *extra && n < 15; extra++) {
+		args[n++] = *extra;
+	}
+	args[n] = NULL;
+	spawn(c, name, args);
+}
+
+/* Starts a client of zone "test" and waits until the server saw it join. */
+static void spawn_joined(struct server *s, struct child *c, const char *name,
+	const char *const *extra)
+{
+	struct count_cond joined = { &s->joined, s->joined + 1 };
+	spawn_client(c, name, gs_control_port(s->ctl), "test", extra);
+	CHECK(run_until(s, cond_count, &joined, 10000), "%s: client never joined", name);
+}
+
+/* The client must give up by itself, with exit code 1 and a log line
+ * saying why. */
+static void expect_client_fails(struct server *s, struct child *c, const char *why)
+{
+	CHECK(run_until(s, cond_child_exited, c, 10000), "client did not exit");
+	CHECK(child_exit_code(c) == 1, "exit code %d", child_exit_code(c));
+	CHECK(log_contains(c, why), "no clear message (want '%s')", why);
+	if (failures) {
+		dump_log(c);
+	}
+}
+
+/* Kills c and waits for it to be gone. */
+static void child_stop(struct server *s, struct child *c, int sig)
+{
+	child_kill(c, sig);
+	run_until(s, cond_child_exited, c, 5000);
 }
 
 static void test_unknown_zone(void)
 {
 	struct server s;
 	server_init(&s);
-	char addr[64];
-	port_arg(addr, sizeof(addr), gs_control_port(s.ctl));
-	const char *args[] = { "-s", addr, "-z", "nope", NULL };
 	struct child c;
-	spawn(&c, "unknown", args);
-	CHECK(run_until(&s, cond_child_exited, &c, 10000), "client did not exit");
-	CHECK(child_exit_code(&c) != 0, "unknown zone: exit code 0");
-	CHECK(log_contains(&c, "unknown zone 'nope'"), "no clear message");
+	spawn_client(&c, "unknown", gs_control_port(s.ctl), "nope", NULL);
+	expect_client_fails(&s, &c, "unknown zone 'nope'");
 	CHECK(s.joined == 0 && s.left == 0, "joined %u left %u", s.joined, s.left);
-	if (failures) {
-		dump_log(&c);
-	}
 	/* Nothing else affected: a good client still works. */
 	run_and_check(&s, "after-unknown", gs_control_port(s.ctl), 20, false, false);
 	server_finish(&s);
@@ -561,17 +615,11 @@ static void test_reconnect(void)
 {
 	struct server s;
 	server_init(&s);
-	char addr[64];
-	port_arg(addr, sizeof(addr), gs_control_port(s.ctl));
-	const char *args[] = { "-s", addr, "-z", "test", NULL };
 	struct child a;
-	spawn(&a, "victim", args);
-	struct count_cond joined = { &s.joined, 1 };
-	CHECK(run_until(&s, cond_count, &joined, 10000), "first client never joined");
+	spawn_joined(&s, &a, "victim", NULL);
 	run_for(&s, 300);
 	/* No BYE, no chance to clean up: the kernel closes its socket. */
-	child_kill(&a, SIGKILL);
-	run_until(&s, cond_child_exited, &a, 5000);
+	child_stop(&s, &a, SIGKILL);
 	struct count_cond left = { &s.left, 1 };
 	uint64_t t0 = zl_now_ns();
 	CHECK(run_until(&s, cond_count, &left, 2000), "killed client not dropped");
@@ -584,13 +632,8 @@ static void test_heartbeat(void)
 {
 	struct server s;
 	server_init(&s);
-	char addr[64];
-	port_arg(addr, sizeof(addr), gs_control_port(s.ctl));
-	const char *args[] = { "-s", addr, "-z", "test", NULL };
 	struct child a;
-	spawn(&a, "frozen", args);
-	struct count_cond joined = { &s.joined, 1 };
-	CHECK(run_until(&s, cond_count, &joined, 10000), "client never joined");
+	spawn_joined(&s, &a, "frozen", NULL);
 	run_for(&s, 200);
 	/* Alive but silent: only the heartbeat timeout can notice. */
 	child_kill(&a, SIGSTOP);
@@ -602,8 +645,7 @@ static void test_heartbeat(void)
 	CHECK(ms > 2000 && ms < 4500, "dropped after %.0f ms, want ~3000", ms);
 	printf("heartbeat: frozen client dropped after %.0f ms\n", ms);
 	child_kill(&a, SIGKILL);
-	child_kill(&a, SIGCONT);
-	run_until(&s, cond_child_exited, &a, 5000);
+	child_stop(&s, &a, SIGCONT);
 	run_and_check(&s, "after-freeze", gs_control_port(s.ctl), 20, false, false);
 	server_finish(&s);
 }
@@ -612,71 +654,45 @@ static void test_server_gone(void)
 {
 	struct server s;
 	server_init(&s);
-	char addr[64], out[300], stats[300];
-	port_arg(addr, sizeof(addr), gs_control_port(s.ctl));
+	char out[300], stats[300];
 	snprintf(out, sizeof(out), "%s/gone-out", tmpdir);
 	snprintf(stats, sizeof(stats), "%s/gone-stats.json", tmpdir);
-	const char *args[] = { "-s", addr, "-z", "test", "-o", out, "--stats", stats, NULL };
+	const char *extra[] = { "-o", out, "--stats", stats, NULL };
 	struct child a;
-	spawn(&a, "orphan", args);
-	struct count_cond joined = { &s.joined, 1 };
-	CHECK(run_until(&s, cond_count, &joined, 10000), "client never joined");
+	spawn_joined(&s, &a, "orphan", extra);
 	run_for(&s, 300);
 	gs_control_destroy(s.ctl);
 	s.ctl = NULL;
-	CHECK(run_until(&s, cond_child_exited, &a, 10000), "client did not notice");
-	CHECK(child_exit_code(&a) == 1, "exit code %d", child_exit_code(&a));
-	CHECK(log_contains(&a, "closed the connection"), "no clear message");
+	expect_client_fails(&s, &a, "closed the connection");
 	CHECK(stats_get(stats, "frames_presented") > 0, "no stats written");
 	char last[400];
 	snprintf(last, sizeof(last), "%s/last.png", out);
 	CHECK(find_frame(last, 0, s.k) >= 0, "last.png not a server frame");
-	if (failures) {
-		dump_log(&a);
-	}
 	server_finish(&s);
 }
 
 static void test_server_down(void)
 {
 	/* A port nobody listens on. */
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
-	socklen_t len = sizeof(a);
-	getsockname(fd, (struct sockaddr *)&a, &len);
-	close(fd);
-	char addr[64];
-	port_arg(addr, sizeof(addr), ntohs(a.sin_port));
+	uint16_t port;
+	close(loopback_socket(SOCK_STREAM, &port));
 	struct server s;
 	server_init(&s);
-	const char *args[] = { "-s", addr, "-z", "test", NULL };
 	struct child c;
-	spawn(&c, "down", args);
-	CHECK(run_until(&s, cond_child_exited, &c, 10000), "client did not exit");
-	CHECK(child_exit_code(&c) == 1, "exit code %d", child_exit_code(&c));
-	CHECK(log_contains(&c, "cannot connect"), "no clear message");
-	if (failures) {
-		dump_log(&c);
-	}
+	spawn_client(&c, "down", port, "test", NULL);
+	expect_client_fails(&s, &c, "cannot connect");
 	server_finish(&s);
 }
 
 static void test_garbage_server(void)
 {
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(lfd, (struct sockaddr *)&a, sizeof(a));
+	uint16_t port;
+	int lfd = loopback_socket(SOCK_STREAM | SOCK_NONBLOCK, &port);
 	listen(lfd, 4);
-	socklen_t len = sizeof(a);
-	getsockname(lfd, (struct sockaddr *)&a, &len);
-	char addr[64];
-	port_arg(addr, sizeof(addr), ntohs(a.sin_port));
 	struct server s;
 	server_init(&s);
-	const char *args[] = { "-s", addr, "-z", "test", NULL };
 	struct child c;
-	spawn(&c, "garbage", args);
+	spawn_client(&c, "garbage", port, "test", NULL);
 	int cfd = -1;
 	uint64_t end = zl_now_ns() + 5000000000ull;
 	while (cfd < 0 && zl_now_ns() < end) {
@@ -690,12 +706,7 @@ static void test_garbage_server(void)
 	if (cfd >= 0) {
 		CHECK(write(cfd, junk, strlen(junk)) > 0, "write");
 	}
-	CHECK(run_until(&s, cond_child_exited, &c, 10000), "client did not exit");
-	CHECK(child_exit_code(&c) == 1, "exit code %d", child_exit_code(&c));
-	CHECK(log_contains(&c, "garbage on the control connection"), "no clear message");
-	if (failures) {
-		dump_log(&c);
-	}
+	expect_client_fails(&s, &c, "garbage on the control connection");
 	if (cfd >= 0) {
 		close(cfd);
 	}
@@ -761,13 +772,8 @@ static void test_bad_clients(void)
 {
 	struct server s;
 	server_init(&s);
-	char addr[64];
-	port_arg(addr, sizeof(addr), gs_control_port(s.ctl));
-	const char *args[] = { "-s", addr, "-z", "test", NULL };
 	struct child good;
-	spawn(&good, "bystander", args);
-	struct count_cond joined = { &s.joined, 1 };
-	CHECK(run_until(&s, cond_count, &joined, 10000), "good client never joined");
+	spawn_joined(&s, &good, "bystander", NULL);
 
 	uint8_t buf[XPORT_CTL_MAX_MSG];
 	size_t len;
@@ -870,16 +876,10 @@ static void relay_ctl(struct proxy *p, uint8_t *buf, size_t *len, int to_fd)
 		}
 		if (m.type == XPORT_CTL_HELLO) {
 			p->client_media_port = m.hello.media_port;
-			struct sockaddr_in a;
-			socklen_t al = sizeof(a);
-			getsockname(p->udp_up, (struct sockaddr *)&a, &al);
-			m.hello.media_port = ntohs(a.sin_port);
+			m.hello.media_port = local_port(p->udp_up);
 		} else if (m.type == XPORT_CTL_WELCOME) {
 			p->server_media_port = m.welcome.media_port;
-			struct sockaddr_in a;
-			socklen_t al = sizeof(a);
-			getsockname(p->udp_down, (struct sockaddr *)&a, &al);
-			m.welcome.media_port = ntohs(a.sin_port);
+			m.welcome.media_port = local_port(p->udp_down);
 		}
 		uint8_t out[XPORT_CTL_MAX_MSG];
 		size_t olen;
@@ -960,9 +960,8 @@ static void on_proxy_accept(void *data, int fd, uint32_t events)
 
 static int udp_socket(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	uint16_t port;
+	int fd = loopback_socket(SOCK_DGRAM | SOCK_NONBLOCK, &port);
 	int size = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 	return fd;
@@ -973,19 +972,16 @@ static void test_loss(void)
 	struct server s;
 	server_init(&s);
 	struct proxy p = { .s = &s, .down_tcp = -1, .up_tcp = -1, .rng = 12345 };
-	p.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bind(p.lfd, (struct sockaddr *)&a, sizeof(a));
+	uint16_t port;
+	p.lfd = loopback_socket(SOCK_STREAM | SOCK_NONBLOCK, &port);
 	listen(p.lfd, 1);
-	socklen_t al = sizeof(a);
-	getsockname(p.lfd, (struct sockaddr *)&a, &al);
 	p.udp_up = udp_socket();
 	p.udp_down = udp_socket();
 	p.srcs[0] = zl_loop_add_fd(s.loop, p.lfd, EPOLLIN, on_proxy_accept, &p);
 	p.srcs[3] = zl_loop_add_fd(s.loop, p.udp_up, EPOLLIN, on_proxy_udp, &p);
 	p.srcs[4] = zl_loop_add_fd(s.loop, p.udp_down, EPOLLIN, on_proxy_udp, &p);
 
-	run_and_check(&s, "loss", ntohs(a.sin_port), 150, false, true);
+	run_and_check(&s, "loss", port, 150, false, true);
 	printf("loss: proxy dropped %u, duplicated %u, reordered %u of %u packets\n", p.dropped,
 		p.duplicated, p.reordered, p.forwarded);
 	struct gs_control_zone_stats st;
@@ -1007,10 +1003,37 @@ static void test_loss(void)
 	server_finish(&s);
 }
 
+static const struct {
+	const char *name;
+	void (*run)(void);
+} modes[] = {
+	{ "basic", test_basic },
+	{ "unknown-zone", test_unknown_zone },
+	{ "reconnect", test_reconnect },
+	{ "heartbeat", test_heartbeat },
+	{ "server-gone", test_server_gone },
+	{ "server-down", test_server_down },
+	{ "garbage-server", test_garbage_server },
+	{ "bad-clients", test_bad_clients },
+	{ "loss", test_loss },
+	{ "ipv6", test_ipv6 },
+};
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s ZONE_CLIENT MODE\n", argv[0]);
+		return 2;
+	}
+	const char *mode = argv[2];
+	void (*run)(void) = NULL;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(mode, modes[i].name) == 0) {
+			run = modes[i].run;
+		}
+	}
+	if (!run) {
+		fprintf(stderr, "unknown mode %s\n", mode);
 		return 2;
 	}
 	zone_client = argv[1];
@@ -1020,45 +1043,22 @@ int main(int argc, char **argv)
 	}
 	zl_log_init(getenv("ZONAL_DEBUG") ? ZL_DEBUG : ZL_WARN);
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zc-test-%s-XXXXXX", argv[2]);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/zc-test-%s-XXXXXX", mode);
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
 	}
 	printf("work dir: %s\n", tmpdir);
-	const char *mode = argv[2];
-	if (strcmp(mode, "basic") == 0) {
-		test_basic();
-	} else if (strcmp(mode, "unknown-zone") == 0) {
-		test_unknown_zone();
-	} else if (strcmp(mode, "reconnect") == 0) {
-		test_reconnect();
-	} else if (strcmp(mode, "heartbeat") == 0) {
-		test_heartbeat();
-	} else if (strcmp(mode, "server-gone") == 0) {
-		test_server_gone();
-	} else if (strcmp(mode, "server-down") == 0) {
-		test_server_down();
-	} else if (strcmp(mode, "garbage-server") == 0) {
-		test_garbage_server();
-	} else if (strcmp(mode, "bad-clients") == 0) {
-		test_bad_clients();
-	} else if (strcmp(mode, "loss") == 0) {
-		test_loss();
-	} else if (strcmp(mode, "ipv6") == 0) {
-		if (test_ipv6() == 77) {
-			return 77;
-		}
-	} else {
-		fprintf(stderr, "unknown mode %s\n", mode);
-		return 2;
-	}
+	run();
 	if (failures == 0 && !getenv("ZC_TEST_KEEP")) {
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0) {
 			fprintf(stderr, "could not remove %s\n", tmpdir);
 		}
+	}
+	if (skipped) {
+		return 77;
 	}
 	printf("%s: %s\n", mode, failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
