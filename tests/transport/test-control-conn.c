@@ -147,6 +147,30 @@ static void write_all(int fd, const uint8_t *buf, size_t len)
 	assert_int_equal(write(fd, buf, len), (ssize_t)len);
 }
 
+/* Reads what the conn sent: exactly one whole message. */
+static struct xport_ctl_msg read_msg(int fd)
+{
+	uint8_t buf[XPORT_CTL_MAX_MSG + 16];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	assert_true(n > 0);
+	struct xport_ctl_msg m;
+	size_t used;
+	assert_int_equal(xport_ctl_parse(buf, (size_t)n, &m, &used), 0);
+	assert_int_equal(used, (size_t)n);
+	return m;
+}
+
+/* The peer hangs up: the conn says closed(0), once. */
+static void hang_up(struct fixture *f)
+{
+	close(f->peer);
+	f->peer = -1;
+	dispatch(f);
+	assert_int_equal(f->rec->closed, 1);
+	assert_int_equal(f->rec->closed_err, 0);
+	assert_false(xport_ctl_conn_is_open(&f->rec->conn));
+}
+
 /* Messages come out whole however the bytes are cut: one byte at a time
  * (each message exactly when its last byte arrives), and several at once. */
 static void test_framing(void **state)
@@ -211,13 +235,7 @@ static void test_framing(void **state)
 	assert_int_equal(r->bad, 0);
 	assert_int_equal(r->closed, 0);
 
-	/* The peer closes: closed(0), once. */
-	close(f->peer);
-	f->peer = -1;
-	dispatch(f);
-	assert_int_equal(r->closed, 1);
-	assert_int_equal(r->closed_err, 0);
-	assert_false(xport_ctl_conn_is_open(&r->conn));
+	hang_up(f);
 	assert_int_equal(xport_ctl_conn_send(&r->conn, &hb), -EPIPE);
 }
 
@@ -241,11 +259,7 @@ static void check_bad(struct fixture *f, const uint8_t *junk, size_t len, int er
 	assert_int_equal(r->n_msgs, 1);
 	assert_int_equal(r->bad, 1);
 	assert_true(xport_ctl_conn_is_open(&r->conn));
-	close(f->peer);
-	f->peer = -1;
-	dispatch(f);
-	assert_int_equal(r->closed, 1);
-	assert_int_equal(r->closed_err, 0);
+	hang_up(f);
 }
 
 static void test_bad_http(void **state)
@@ -342,15 +356,10 @@ static void test_send_last(void **state)
 	struct xport_ctl_msg hb = heartbeat(1);
 	assert_int_equal(xport_ctl_conn_send(&r->conn, &hb), -EPIPE);
 	assert_int_equal(xport_ctl_conn_send_last(&r->conn, &hb), -EPIPE);
-	uint8_t buf[XPORT_CTL_MAX_MSG + 16];
-	ssize_t n = read(f->peer, buf, sizeof(buf));
-	assert_true(n > 0);
-	struct xport_ctl_msg m;
-	size_t used;
-	assert_int_equal(xport_ctl_parse(buf, (size_t)n, &m, &used), 0);
-	assert_int_equal((size_t)n, used);
+	struct xport_ctl_msg m = read_msg(f->peer);
 	assert_int_equal(m.type, XPORT_CTL_ERROR);
 	assert_string_equal(m.error.text, "go away");
+	uint8_t buf[XPORT_CTL_MAX_MSG];
 	assert_int_equal(read(f->peer, buf, sizeof(buf)), 0); /* EOF */
 	/* Messages and junk alike are discarded now. */
 	size_t hl = encode(&hb, buf, sizeof(buf));
@@ -362,11 +371,7 @@ static void test_send_last(void **state)
 	assert_int_equal(r->n_msgs, 0);
 	assert_int_equal(r->bad, 0);
 	assert_true(xport_ctl_conn_is_open(&r->conn));
-	close(f->peer);
-	f->peer = -1;
-	dispatch(f);
-	assert_int_equal(r->closed, 1);
-	assert_int_equal(r->closed_err, 0);
+	hang_up(f);
 }
 
 /* A callback may finish the conn or send its last message: no message after
@@ -385,13 +390,7 @@ static void test_stop_in_callback(void **state)
 	write_all(f->peer, buf, len);
 	dispatch(f);
 	assert_int_equal(r->n_msgs, 1);
-	uint8_t in[64];
-	ssize_t n = read(f->peer, in, sizeof(in));
-	struct xport_ctl_msg m;
-	size_t used;
-	assert_true(n > 0);
-	assert_int_equal(xport_ctl_parse(in, (size_t)n, &m, &used), 0);
-	assert_int_equal(m.type, XPORT_CTL_BYE);
+	assert_int_equal(read_msg(f->peer).type, XPORT_CTL_BYE);
 
 	r->send_last_on_message = false;
 	r->finish_on_message = true;
@@ -456,15 +455,12 @@ static void test_connect(void **state)
 	assert_int_equal(xport_ctl_conn_send(&r->conn, &hb), 0);
 	int afd = accept(lfd, NULL, NULL);
 	assert_true(afd >= 0);
-	uint8_t buf[64];
-	ssize_t n = read(afd, buf, sizeof(buf));
-	struct xport_ctl_msg m;
-	size_t used;
-	assert_true(n > 0);
-	assert_int_equal(xport_ctl_parse(buf, (size_t)n, &m, &used), 0);
+	struct xport_ctl_msg m = read_msg(afd);
+	assert_int_equal(m.type, XPORT_CTL_HEARTBEAT);
 	assert_int_equal(m.heartbeat.seq, 3);
 	/* And back. */
-	write_all(afd, buf, (size_t)n);
+	uint8_t buf[XPORT_CTL_MAX_MSG];
+	write_all(afd, buf, encode(&m, buf, sizeof(buf)));
 	for (int i = 0; i < 100 && !r->n_msgs; i++) {
 		zl_loop_dispatch(loop, 10);
 	}
