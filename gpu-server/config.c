@@ -217,6 +217,15 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->control, sizeof(cfg->control), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "vtest") == 0) {
+			/* A unix socket path: sun_path holds 108 bytes with the NUL. */
+			if (!*value || strlen(value) >= sizeof(cfg->vtest)) {
+				return fail(st, "vtest=%s: expected a socket path shorter than %zu",
+					value, sizeof(cfg->vtest));
+			}
+			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
+			return 1;
+		}
 		return fail(st, "[server]: unknown key '%s'", name);
 	}
 

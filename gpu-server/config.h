@@ -37,6 +37,9 @@ struct gs_zone_config {
 
 struct gs_config {
 	char control[128];          /* ADDR:PORT of the TCP control listener */
+	/* Unix socket for Mesa's vtest protocol (host GL apps under
+	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
+	char vtest[108];
 	unsigned n_guests;
 	struct gs_guest_config guests[GS_MAX_GUESTS];
 	unsigned n_zones;

@@ -19,6 +19,10 @@
 #include "util/loop.h"
 #include "virtio-gpu/gpu.h"
 #include "virtio-gpu/vhost-user.h"
+#ifdef VZ_HAVE_VIRGL
+#include "virtio-gpu/renderer.h"
+#include "virtio-gpu/vtest.h"
+#endif
 
 struct server;
 
@@ -41,6 +45,10 @@ struct server {
 	struct gs_control *control;
 	struct zl_source *signal_src;
 	int signal_fd;
+#ifdef VZ_HAVE_VIRGL
+	struct vgpu_renderer *renderer; /* NULL: no 3D (vtest off) */
+	struct vgpu_vtest *vtest;
+#endif
 };
 
 /* A zone changed: hand its new damage to the transport right away (latency
@@ -216,6 +224,47 @@ static void guest_device_config(const struct gs_config *cfg, unsigned gi,
 	}
 }
 
+#ifdef VZ_HAVE_VIRGL
+/* A vtest client presented its window. Making it a zone source
+ * ([guest NAME] vtest-app=) comes next; for now it is only logged. */
+static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
+{
+	(void)data;
+	const uint32_t *px = (const uint32_t *)(const void *)pixman_image_get_data(p->image);
+	zl_dbg("vtest", "vtest %s: present %dx%d damage %d,%d-%d,%d px0=%08x", p->process_name,
+		pixman_image_get_width(p->image), pixman_image_get_height(p->image),
+		p->damage.x1, p->damage.y1, p->damage.x2, p->damage.y2, px[0]);
+}
+
+static const struct vgpu_vtest_listener vtest_listener = {
+	.present = on_vtest_present,
+};
+#endif
+
+/* 3D is optional: when virglrenderer or EGL cannot start, the server still
+ * serves its 2D guests, with vtest off. */
+static void server_init_3d(struct server *s)
+{
+	if (!*s->config.vtest) {
+		return;
+	}
+#ifdef VZ_HAVE_VIRGL
+	s->renderer = vgpu_renderer_create(s->loop, NULL);
+	if (!s->renderer) {
+		zl_warn("vtest=%s: no renderer, vtest is off", s->config.vtest);
+		return;
+	}
+	s->vtest = vgpu_vtest_create(s->loop, s->config.vtest, s->renderer, &vtest_listener, s);
+	if (!s->vtest) {
+		zl_warn("vtest=%s: cannot listen, vtest is off", s->config.vtest);
+		vgpu_renderer_destroy(s->renderer);
+		s->renderer = NULL;
+	}
+#else
+	zl_warn("vtest=%s: built without virglrenderer, vtest is off", s->config.vtest);
+#endif
+}
+
 static int server_init(struct server *s)
 {
 	struct gs_config *cfg = &s->config;
@@ -299,11 +348,16 @@ static int server_init(struct server *s)
 			g->config->vhost_user, dc->num_scanouts, dc->num_scanouts > 1 ? "s" : "",
 			g->ui ? ", hotplug via " : "", g->ui ? g->config->qemu_ui : "");
 	}
+	server_init_3d(s);
 	return 0;
 }
 
 static void server_finish(struct server *s)
 {
+#ifdef VZ_HAVE_VIRGL
+	vgpu_vtest_destroy(s->vtest);
+	vgpu_renderer_destroy(s->renderer);
+#endif
 	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
 		gs_qemu_ui_destroy(s->guests[gi].ui);
 		vgpu_vhost_user_destroy(s->guests[gi].vu);

@@ -95,6 +95,26 @@ static void test_errors(void **state)
 	expect_error("[guest a]\nqemu-ui=/tmp/q\n", "expected qmp:PATH");
 }
 
+static void test_vtest_key(void **state)
+{
+	struct gs_config cfg;
+	char err[256] = "";
+	const char *ini = "[server]\nvtest=/run/vz/vtest.sock\n"
+		"[guest a]\nvhost-user=/tmp/a\n[zone z]\nmode=10x10\nlayer=a:0 0,0 10x10\n";
+	assert_int_equal(gs_config_parse(&cfg, ini, err, sizeof(err)), 0);
+	assert_string_equal(cfg.vtest, "/run/vz/vtest.sock");
+	ini = "[guest a]\nvhost-user=/tmp/a\n[zone z]\nmode=10x10\nlayer=a:0 0,0 10x10\n";
+	assert_int_equal(gs_config_parse(&cfg, ini, err, sizeof(err)), 0);
+	assert_string_equal(cfg.vtest, "");
+	char buf[400];
+	char path[200];
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = 0;
+	snprintf(buf, sizeof(buf), "[server]\nvtest=%s\n", path);
+	expect_error(buf, "vtest=");
+	expect_error("[server]\nvtest=\n", "vtest=");
+}
+
 static void test_value_parsers(void **state)
 {
 	uint32_t w, h, hz;
@@ -126,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_architecture_example),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_value_parsers),
+		cmocka_unit_test(test_vtest_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

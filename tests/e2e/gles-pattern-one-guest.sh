@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# One real QEMU guest runs `gles-pattern` (GBM + EGL + GLES2 through Mesa; on
+# today's 2D-only device Mesa falls back to kms_swrast/llvmpipe) on
+# vhost-user-gpu → gpu-server composes its scanout into a zone → zone-client
+# (headless) receives, CRC-verifies and writes last.png: the 7 coloured bars
+# must be exact and the black bar must show the cube (not all black).
+source "$(dirname "$0")/lib.sh"
+e2e_init
+[ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built (needs libgbm-dev libegl-dev libgles-dev)"
+W=${W:-1024} H=${H:-600}
+port=$(e2e_free_port)
+cat >"$E2E_TMP/zonal.ini" <<INI
+[server]
+control=127.0.0.1:$port
+
+[guest g0]
+vhost-user=$E2E_TMP/g0.sock
+
+[zone z]
+mode=${W}x${H}@60
+layer=g0:0 0,0 ${W}x${H}
+INI
+e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_start_guest g0 "$E2E_TMP/g0.sock" --app gles-pattern --app-args "-s 5"
+log=$E2E_TMP/guest-g0.log
+# The app logs its renderer, then the mode once the first frame is on the CRTC.
+e2e_wait_for "grep -q 'gles-pattern: .* connector .* mode ' '$log' 2>/dev/null || grep -q 'exited with status' '$log' 2>/dev/null" 240 "gles-pattern to set its mode"
+grep -q 'exited with status' "$log" && die "gles-pattern exited"
+grep -q "gles-pattern: GL_RENDERER: ." "$log" || die "no GL_RENDERER line"
+grep -q "gles-pattern: GL_VERSION: OpenGL ES" "$log" || die "no GL_VERSION line"
+grep -E "gles-pattern: .* mode .*${W}x${H}" "$log" >/dev/null || die "guest did not use the offered ${W}x${H} mode"
+grep "gles-pattern: GL_" "$log"
+
+# 60 presented frames: the first is the zone's key frame, the rest are the
+# guest's page flips, so the last one shows the guest's picture.
+timeout 180 "$ZONE_CLIENT" -s "127.0.0.1:$port" -z z -b headless -o "$E2E_TMP/out" -n 60 \
+	--stats "$E2E_TMP/stats.json" >"$E2E_TMP/zone-client.log" 2>&1 ||
+	die "zone-client failed ($?)"
+e2e_check_stats "$E2E_TMP/stats.json" 60
+"$E2E_SRC/tools/check-pattern" --black-bar-any --require-content "$E2E_TMP/out/last.png" ||
+	die "pattern check failed"
+# The app's own frame rate (every 5 s), for the record.
+e2e_wait_for "grep -q 'gles-pattern: .* flips, .* fps' '$log'" 30 "a frame-rate line"
+grep "gles-pattern: .* fps" "$log" | tail -1
+echo "PASS"
