@@ -19,7 +19,24 @@ if [ "${VTEST_IN_NS:-0}" != 1 ]; then
 	VTEST_IN_NS=1 exec unshare -m sh "$0" "$@"
 fi
 
+# The checkout itself may live under /tmp (CI clones there): keep the
+# original /tmp reachable through a bind mount and use paths through it.
+ORIG_TMP=/run/zonal-vtest-orig-tmp.$$
+mkdir -p "$ORIG_TMP" && mount --bind /tmp "$ORIG_TMP" ||
+	{ echo "SKIP: cannot bind-mount /tmp"; exit 77; }
 mount -t tmpfs tmpfs /tmp || { echo "SKIP: cannot mount tmpfs on /tmp"; exit 77; }
+remap() {
+	case $1 in
+	/tmp/*) echo "$ORIG_TMP/${1#/tmp/}" ;;
+	/*) echo "$1" ;;
+	*) remap "$OLDPWD_ABS/$1" ;;
+	esac
+}
+OLDPWD_ABS=$PWD
+SELF_DIR=$(remap "$(dirname "$0")")
+GS=$(remap "$GS")
+APP=$(remap "$APP")
+cd "$(remap "$OLDPWD_ABS")" || exit 1
 # Without virpipe the app must run at all (EGL surfaceless on llvmpipe).
 "$APP" 1 16 16 >/dev/null 2>&1
 case $? in 0) ;; 77) echo "SKIP: no EGL surfaceless"; exit 77 ;; *) echo "FAIL: gl-app alone"; exit 1 ;; esac
@@ -52,9 +69,9 @@ if ! wait_sock; then
 fi
 # Hostile clients first: each is dropped, the server carries on.
 if command -v python3 >/dev/null; then
-	timeout 60 python3 "$(dirname "$0")/hostile-client.py" /tmp/.virgl_test || { echo "FAIL: hostile"; exit 1; }
+	timeout 60 python3 "$SELF_DIR/hostile-client.py" /tmp/.virgl_test || { echo "FAIL: hostile"; exit 1; }
 	# A display target read back reaches gpu-server's listener.
-	timeout 60 python3 "$(dirname "$0")/present-client.py" /tmp/.virgl_test || { echo "FAIL: present"; cat /tmp/gs.log; exit 1; }
+	timeout 60 python3 "$SELF_DIR/present-client.py" /tmp/.virgl_test || { echo "FAIL: present"; cat /tmp/gs.log; exit 1; }
 	grep -q "present-client: present 64x32 damage 0,0-64,32 px0=ff112233" /tmp/gs.log ||
 		{ echo "FAIL: no present event"; cat /tmp/gs.log; exit 1; }
 fi
