@@ -15,30 +15,12 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "test-helpers.h"
 #include "util/clock.h"
 
 #define POISON 0x7fff00ffu
 
 /* Asserts that zone pixel (x, y) has colour want, and padding 0xff. */
-#define assert_px(img, x, y, want) \
-	do { \
-		uint32_t got_ = th_raw((img), (x), (y)); \
-		if (got_ != (0xff000000u | (want))) { \
-			fail_msg("pixel %d,%d: got %08x, want %06x", (int)(x), (int)(y), got_, \
-				(unsigned)(want)); \
-		} \
-	} while (0)
-
-static struct comp_zone *zone_new(uint32_t w, uint32_t h, unsigned n,
-	const struct comp_layer_config *layers)
-{
-	struct comp_zone_config c = { .name = "test", .width = w, .height = h,
-		.refresh_hz = 60, .n_layers = n };
-	memcpy(c.layers, layers, n * sizeof(*layers));
-	struct comp_zone *z = comp_zone_create(&c);
-	assert_non_null(z);
-	return z;
-}
 
 /* Takes the pending damage and drops it. */
 static void drain(struct comp_zone *z)
