@@ -4,12 +4,13 @@
 #   make check    install missing Debian packages (as root), build, run every test
 #   make demo     one guest, one zone, a headless client
 #   make bench    latency benchmark
+#   make piglit   piglit subset: gpu-server's vtest vs virgl_test_server (docs/piglit.md)
 BUILD ?= build
 SAN_BUILD ?= build-san
 FUZZ_BUILD ?= build-fuzz
 MESON ?= meson
 
-.PHONY: all deps build check check-unit check-san check-fuzz demo bench clean
+.PHONY: all deps build check check-unit check-san check-fuzz demo bench piglit clean
 
 all: build
 
@@ -38,6 +39,10 @@ demo: deps build
 
 bench: deps build
 	@tests/bench/run
+
+# PIGLIT_ARGS: e.g. --max 50, or --profile quick_gl for a full run.
+piglit: deps build
+	@tests/piglit/run $(PIGLIT_ARGS) $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The 2D zone compositor (pixman).
+/* The zone compositor: geometry, damage and the pixman renderer. GL zones
+ * (gl-compose.c) keep all of this and replace only the pixel work, through
+ * zone->impl: compose, upload, read back.
  *
  * Each zone owns one x8r8g8b8 frame buffer that is always fully composed.
  * An update (scanout, cursor) turns into a damage region in zone
@@ -14,6 +16,7 @@
  * sample for layer pixel d is taken at (d + 0.5) * s, which is exactly what
  * pixman computes for a pure scale transform. */
 #include "compositor/compositor.h"
+#include "compositor/compositor-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -22,7 +25,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define CURSOR_SIZE 64
+#define CURSOR_SIZE COMP_CURSOR_SIZE
 /* Largest zone, layer and scaled-scanout side. pixman's transforms are 16.16
  * fixed point (|coordinate| < 32768), so a scaled source must stay well
  * inside that; unscaled scanouts may be larger. */
@@ -31,52 +34,6 @@
  * keeps region building linear in a hostile guest's box count. */
 #define MAX_DAMAGE_BOXES 64
 #define BLACK 0xff000000u
-
-struct comp_source {
-	unsigned guest, scanout;
-	/* The resource image (ref'd) and the scanout's rectangle in it; NULL
-	 * while the scanout is disabled. */
-	pixman_image_t *image;
-	uint32_t src_x, src_y, src_w, src_h;
-
-	/* Our copy of the cursor (allocated the first time one is shown, then
-	 * reused); its position is in scanout coordinates. */
-	pixman_image_t *cursor;
-	bool cursor_shown;
-	uint32_t hot_x, hot_y, cursor_x, cursor_y;
-};
-
-struct comp_layer {
-	struct comp_layer_config cfg;
-	struct comp_source *src;
-	/* The layer rectangle clipped to the zone (x1 == x2 when outside). */
-	pixman_box32_t vis;
-	/* The scanout rectangle of src->image as its own image: opaque format,
-	 * PAD repeat (so bilinear edges do not bleed in neighbouring resource
-	 * pixels) and this layer's scale transform and filter. NULL: black. */
-	pixman_image_t *view;
-	bool scaled;
-	pixman_fixed_t scale_x, scale_y; /* src_w / w, src_h / h */
-};
-
-struct comp_zone {
-	struct comp_zone_config config;
-	char *name;
-	pixman_image_t *image;
-	/* The same pixels seen as a8r8g8b8: composing opaque sources into it
-	 * sets the padding byte to 0xff (pixman's x888 -> 8888 paths), so the
-	 * frame is fully determined by what is shown. */
-	pixman_image_t *target;
-	uint32_t *bits;
-	int stride; /* in uint32_t */
-
-	unsigned n_sources;
-	struct comp_source sources[COMP_MAX_LAYERS];
-	struct comp_layer layers[COMP_MAX_LAYERS];
-
-	pixman_region32_t damage;
-	uint64_t t_flush_ns; /* earliest in damage; meaningful when not empty */
-};
 
 /* pixman's formats for the 8 virtio-gpu formats, each with its alpha turned
  * into padding: scanouts are opaque whatever the guest left in alpha. */
@@ -113,26 +70,6 @@ static int64_t ceil_div(int64_t a, int64_t b)
 	return (a % b != 0 && a > 0) ? q + 1 : q;
 }
 
-static bool box_empty(const pixman_box32_t *b)
-{
-	return b->x1 >= b->x2 || b->y1 >= b->y2;
-}
-
-static bool box_intersect(pixman_box32_t *out, const pixman_box32_t *a, const pixman_box32_t *b)
-{
-	out->x1 = a->x1 > b->x1 ? a->x1 : b->x1;
-	out->y1 = a->y1 > b->y1 ? a->y1 : b->y1;
-	out->x2 = a->x2 < b->x2 ? a->x2 : b->x2;
-	out->y2 = a->y2 < b->y2 ? a->y2 : b->y2;
-	return !box_empty(out);
-}
-
-static bool box_contains(const pixman_box32_t *outer, const pixman_box32_t *inner)
-{
-	return outer->x1 <= inner->x1 && outer->y1 <= inner->y1 &&
-		outer->x2 >= inner->x2 && outer->y2 >= inner->y2;
-}
-
 /* Clamps a 64-bit interval to the layer's visible span [lo, hi). */
 static int32_t clamp32(int64_t v, int32_t lo, int32_t hi)
 {
@@ -149,7 +86,7 @@ static bool map_rect(const struct comp_layer *l, int64_t x1, int64_t y1, int64_t
 	pixman_box32_t *out)
 {
 	const struct comp_source *s = l->src;
-	if (box_empty(&l->vis) || x1 >= x2 || y1 >= y2) {
+	if (comp_box_empty(&l->vis) || x1 >= x2 || y1 >= y2) {
 		return false;
 	}
 	if (l->scaled) {
@@ -167,14 +104,13 @@ static bool map_rect(const struct comp_layer *l, int64_t x1, int64_t y1, int64_t
 	out->x2 = clamp32(x2, l->vis.x1, l->vis.x2);
 	out->y1 = clamp32(y1, l->vis.y1, l->vis.y2);
 	out->y2 = clamp32(y2, l->vis.y1, l->vis.y2);
-	return !box_empty(out);
+	return !comp_box_empty(out);
 }
 
-/* Where the source's cursor can touch the zone through layer l. */
-static bool cursor_box(const struct comp_layer *l, pixman_box32_t *out)
+bool comp_layer_cursor_box(const struct comp_layer *l, pixman_box32_t *out)
 {
 	const struct comp_source *s = l->src;
-	if (!s->cursor_shown || !l->view) {
+	if (!s->cursor_shown || !l->shown) {
 		return false;
 	}
 	int64_t cx = (int64_t)s->cursor_x - s->hot_x;
@@ -198,7 +134,7 @@ static void draw_cursor(struct comp_zone *zone, const struct comp_layer *l,
 {
 	const struct comp_source *s = l->src;
 	pixman_box32_t cb, b;
-	if (!cursor_box(l, &cb) || !box_intersect(&b, &cb, clip)) {
+	if (!comp_layer_cursor_box(l, &cb) || !comp_box_intersect(&b, &cb, clip)) {
 		return;
 	}
 	int32_t cx = (int32_t)((int64_t)s->cursor_x - s->hot_x);
@@ -243,21 +179,14 @@ static void draw_layer(struct comp_zone *zone, const struct comp_layer *l, const
 
 static void compose_box(struct comp_zone *zone, const pixman_box32_t *b)
 {
-	unsigned first = 0;
-	bool covered = false;
-	for (unsigned i = zone->config.n_layers; i-- > 0;) {
-		if (box_contains(&zone->layers[i].vis, b)) {
-			first = i;
-			covered = true;
-			break;
-		}
-	}
+	bool covered;
+	unsigned first = comp_first_layer(zone, b, &covered);
 	if (!covered) {
 		fill_black(zone, b);
 	}
 	for (unsigned i = first; i < zone->config.n_layers; i++) {
 		pixman_box32_t c;
-		if (box_intersect(&c, &zone->layers[i].vis, b)) {
+		if (comp_box_intersect(&c, &zone->layers[i].vis, b)) {
 			draw_layer(zone, &zone->layers[i], &c);
 		}
 	}
@@ -270,10 +199,14 @@ static bool commit(struct comp_zone *zone, pixman_region32_t *r, uint64_t t_ns)
 	if (!pixman_region32_not_empty(r)) {
 		return false;
 	}
-	int n;
-	const pixman_box32_t *boxes = pixman_region32_rectangles(r, &n);
-	for (int i = 0; i < n; i++) {
-		compose_box(zone, &boxes[i]);
+	if (zone->impl) {
+		zone->impl->compose(zone, r);
+	} else {
+		int n;
+		const pixman_box32_t *boxes = pixman_region32_rectangles(r, &n);
+		for (int i = 0; i < n; i++) {
+			compose_box(zone, &boxes[i]);
+		}
 	}
 	if (!pixman_region32_not_empty(&zone->damage) || t_ns < zone->t_flush_ns) {
 		zone->t_flush_ns = t_ns;
@@ -305,30 +238,53 @@ static void add_cursor_damage(struct comp_zone *zone, const struct comp_source *
 {
 	for (unsigned i = 0; i < zone->config.n_layers; i++) {
 		pixman_box32_t b;
-		if (zone->layers[i].src == s && cursor_box(&zone->layers[i], &b)) {
+		if (zone->layers[i].src == s && comp_layer_cursor_box(&zone->layers[i], &b)) {
 			add_box(r, &b);
 		}
 	}
 }
 
-/* A view of the scanout rectangle of s->image for layer l, or NULL (black)
- * if it cannot be shown. Sets l->scaled and the scale. */
-static pixman_image_t *create_view(struct comp_layer *l, const struct comp_source *s)
+/* Sets l's scale for s's current rectangle and says whether l can show s:
+ * GL textures are checked by the GL renderer; images must be in one of the
+ * virtio formats, and scaled sources at most MAX_DIM wide and tall. */
+static bool layer_prepare(struct comp_layer *l, const struct comp_source *s)
 {
-	pixman_format_code_t fmt = opaque_format(pixman_image_get_format(s->image));
-	uint8_t *data = (uint8_t *)pixman_image_get_data(s->image);
-	int stride = pixman_image_get_stride(s->image);
 	l->scaled = s->src_w != l->cfg.width || s->src_h != l->cfg.height;
-	if (!fmt || !data || stride <= 0) {
-		zl_warn("zone: guest %u scanout %u: unsupported image format 0x%x; showing black",
-			s->guest, s->scanout, (unsigned)pixman_image_get_format(s->image));
-		return NULL;
+	if (l->scaled) {
+		/* Rounded rather than truncated: the error grows with the
+		 * distance from the origin. */
+		l->scale_x = (pixman_fixed_t)((((int64_t)s->src_w << 16) + l->cfg.width / 2) /
+			l->cfg.width);
+		l->scale_y = (pixman_fixed_t)((((int64_t)s->src_h << 16) + l->cfg.height / 2) /
+			l->cfg.height);
+	} else {
+		l->scale_x = l->scale_y = pixman_fixed_1;
+	}
+	if (!s->gl_texture) {
+		pixman_format_code_t fmt = opaque_format(pixman_image_get_format(s->image));
+		if (!fmt || !pixman_image_get_data(s->image) ||
+			pixman_image_get_stride(s->image) <= 0) {
+			zl_warn("zone: guest %u scanout %u: unsupported image format 0x%x; "
+				"showing black", s->guest, s->scanout,
+				(unsigned)pixman_image_get_format(s->image));
+			return false;
+		}
 	}
 	if (l->scaled && (s->src_w > MAX_DIM || s->src_h > MAX_DIM)) {
 		zl_warn("zone: guest %u scanout %u: %ux%u is too large to scale; showing black",
 			s->guest, s->scanout, s->src_w, s->src_h);
-		return NULL;
+		return false;
 	}
+	return true;
+}
+
+/* A view of the scanout rectangle of s->image for layer l (prepared and
+ * shown), or NULL if memory runs out. */
+static pixman_image_t *create_view(const struct comp_layer *l, const struct comp_source *s)
+{
+	pixman_format_code_t fmt = opaque_format(pixman_image_get_format(s->image));
+	uint8_t *data = (uint8_t *)pixman_image_get_data(s->image);
+	int stride = pixman_image_get_stride(s->image);
 	data += (size_t)s->src_y * (size_t)stride + (size_t)s->src_x * 4;
 	pixman_image_t *view = pixman_image_create_bits_no_clear(fmt, (int)s->src_w, (int)s->src_h,
 		(uint32_t *)(void *)data, stride);
@@ -338,12 +294,6 @@ static pixman_image_t *create_view(struct comp_layer *l, const struct comp_sourc
 		return NULL;
 	}
 	if (l->scaled) {
-		/* Rounded rather than truncated: the error grows with the
-		 * distance from the origin. */
-		l->scale_x = (pixman_fixed_t)((((int64_t)s->src_w << 16) + l->cfg.width / 2) /
-			l->cfg.width);
-		l->scale_y = (pixman_fixed_t)((((int64_t)s->src_h << 16) + l->cfg.height / 2) /
-			l->cfg.height);
 		pixman_transform_t t;
 		pixman_transform_init_scale(&t, l->scale_x, l->scale_y);
 		pixman_image_set_transform(view, &t);
@@ -370,8 +320,9 @@ static bool update_valid(const struct vgpu_scanout_update *u)
 	return PIXMAN_FORMAT_BPP(pixman_image_get_format(u->image)) == 32;
 }
 
-/* The source takes a new image (or none) and scanout rectangle; every layer
- * showing it gets a new view and is damaged whole. */
+/* The source takes a new image (or none), texture and scanout rectangle;
+ * every layer showing it is prepared again (pixman: gets a new view) and is
+ * damaged whole. */
 static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 	const struct vgpu_scanout_update *u, pixman_region32_t *r)
 {
@@ -382,6 +333,8 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 	s->src_y = u->src_y;
 	s->src_w = u->src_w;
 	s->src_h = u->src_h;
+	s->gl_texture = u->gl_texture;
+	s->gl_y0_top = u->gl_y0_top;
 	for (unsigned i = 0; i < zone->config.n_layers; i++) {
 		struct comp_layer *l = &zone->layers[i];
 		if (l->src != s) {
@@ -391,11 +344,19 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 			pixman_image_unref(l->view);
 		}
 		l->view = NULL;
-		if (!box_empty(&l->vis)) {
+		l->shown = false;
+		if (!comp_box_empty(&l->vis)) {
 			/* Layers outside the zone need no view. */
-			l->view = s->image ? create_view(l, s) : NULL;
+			l->shown = s->image && layer_prepare(l, s);
+			if (l->shown && !zone->impl) {
+				l->view = create_view(l, s);
+				l->shown = l->view != NULL;
+			}
 			add_box(r, &l->vis);
 		}
+	}
+	if (zone->impl) {
+		zone->impl->source_changed(zone, s);
 	}
 	if (old) {
 		pixman_image_unref(old);
@@ -404,7 +365,7 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 
 /* Adds the damage boxes (resource coordinates) of an unchanged scanout,
  * mapped through every layer showing it. NULL boxes: the whole scanout. */
-static void add_scanout_damage(struct comp_zone *zone, const struct comp_source *s,
+static void add_scanout_damage(struct comp_zone *zone, struct comp_source *s,
 	const pixman_box32_t *boxes, int n, pixman_region32_t *r)
 {
 	pixman_box32_t ext = { INT32_MIN, INT32_MIN, INT32_MAX, INT32_MAX };
@@ -432,6 +393,10 @@ static void add_scanout_damage(struct comp_zone *zone, const struct comp_source 
 		y1 = y1 < 0 ? 0 : y1;
 		x2 = x2 > s->src_w ? s->src_w : x2;
 		y2 = y2 > s->src_h ? s->src_h : y2;
+		if (zone->impl && x1 < x2 && y1 < y2) {
+			pixman_box32_t sb = { (int32_t)x1, (int32_t)y1, (int32_t)x2, (int32_t)y2 };
+			zone->impl->source_damaged(zone, s, &sb);
+		}
 		for (unsigned li = 0; li < zone->config.n_layers; li++) {
 			const struct comp_layer *l = &zone->layers[li];
 			pixman_box32_t b;
@@ -458,6 +423,12 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 			pixman_image_get_width(v.image), pixman_image_get_height(v.image));
 		v.image = NULL;
 	}
+	if (!v.image || !zone->impl) {
+		/* Only GL zones sample textures; pixman zones must not see a
+		 * new texture name as a new source. */
+		v.gl_texture = 0;
+		v.gl_y0_top = false;
+	}
 	if (!v.image) {
 		v.src_x = v.src_y = v.src_w = v.src_h = 0;
 	}
@@ -465,7 +436,8 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 	pixman_region32_t r;
 	pixman_region32_init(&r);
 	if (v.image != s->image || v.src_x != s->src_x || v.src_y != s->src_y ||
-		v.src_w != s->src_w || v.src_h != s->src_h) {
+		v.src_w != s->src_w || v.src_h != s->src_h ||
+		v.gl_texture != s->gl_texture || v.gl_y0_top != s->gl_y0_top) {
 		source_set_image(zone, s, &v, &r);
 	} else if (s->image && v.n_damage > 0) {
 		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);
@@ -507,6 +479,9 @@ bool comp_zone_cursor_update(struct comp_zone *zone, unsigned guest, unsigned sc
 		pixman_image_composite32(PIXMAN_OP_SRC, image, NULL, s->cursor,
 			0, 0, 0, 0, 0, 0, CURSOR_SIZE, CURSOR_SIZE);
 		s->cursor_shown = true;
+		if (zone->impl) {
+			zone->impl->cursor_changed(zone, s);
+		}
 		add_cursor_damage(zone, s, &r);
 	}
 	bool changed = commit(zone, &r, zl_now_ns());
@@ -552,6 +527,10 @@ bool comp_zone_take_damage(struct comp_zone *zone, pixman_region32_t *damage,
 	if (!pixman_region32_not_empty(&zone->damage)) {
 		return false;
 	}
+	if (zone->impl) {
+		/* The frame's one readback: everything composed since the last. */
+		zone->impl->read(zone, &zone->damage);
+	}
 	/* Hand over our region and start a fresh, empty one. */
 	pixman_region32_t tmp = *damage;
 	*damage = zone->damage;
@@ -566,6 +545,17 @@ bool comp_zone_take_damage(struct comp_zone *zone, pixman_region32_t *damage,
 const struct comp_zone_config *comp_zone_config(const struct comp_zone *zone)
 {
 	return &zone->config;
+}
+
+bool comp_zone_uses_gl(const struct comp_zone *zone)
+{
+	return zone->impl != NULL;
+}
+
+void comp_zone_set_impl(struct comp_zone *zone, const struct comp_zone_impl *impl, void *data)
+{
+	zone->impl = impl;
+	zone->impl_data = data;
 }
 
 static bool config_valid(const struct comp_zone_config *c)
@@ -630,7 +620,7 @@ struct comp_zone *comp_zone_create(const struct comp_zone_config *config)
 			clamp32(l->cfg.x, 0, all.x2), clamp32(l->cfg.y, 0, all.y2),
 			clamp32(x2, 0, all.x2), clamp32(y2, 0, all.y2),
 		};
-		if (!box_intersect(&l->vis, &lb, &all)) {
+		if (!comp_box_intersect(&l->vis, &lb, &all)) {
 			l->vis = (pixman_box32_t){ 0, 0, 0, 0 };
 		}
 		l->src = find_source(zone, l->cfg.guest, l->cfg.scanout);
@@ -660,6 +650,9 @@ void comp_zone_destroy(struct comp_zone *zone)
 {
 	if (!zone) {
 		return;
+	}
+	if (zone->impl) {
+		zone->impl->destroy(zone);
 	}
 	for (unsigned i = 0; i < zone->config.n_layers; i++) {
 		if (zone->layers[i].view) {

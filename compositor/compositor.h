@@ -20,7 +20,21 @@
  * Only damaged regions are re-composed, at once, so the frame is whole
  * between calls. Work is proportional to the damage; the only heap use on
  * the frame path is pixman's regions, plus one small image header per layer
- * when a scanout gets a new image or rectangle. Single-threaded. */
+ * when a scanout gets a new image or rectangle. Single-threaded.
+ *
+ * Zones made by comp_zone_create() compose with pixman and ignore the
+ * updates' GL fields. comp_zone_create_gl() (gl-compose.h) makes a zone that
+ * composes on the GPU instead: it samples u->gl_texture when it is not 0
+ * (else it uploads the damage of u->image), and reads the frame back once,
+ * in comp_zone_take_damage(). Such a zone behaves like a pixman zone, with
+ * the same pixels for the same updates (1:1 and scaled, cursor included),
+ * except that
+ *  - its image is brought up to date by comp_zone_take_damage() (the frame's
+ *    one readback, of the damage only). Until then it holds the frame as of
+ *    the previous take: whole, just older;
+ *  - it uploads only the damage of a scanout image: pixels a guest changed
+ *    without reporting them never show, where a pixman zone would show them
+ *    when something else makes it re-compose them (a cursor passing). */
 
 #define COMP_MAX_LAYERS 16
 
@@ -55,7 +69,13 @@ void comp_zone_destroy(struct comp_zone *zone);
  * re-composes the damage mapped into the zone. A new image or scanout
  * rectangle re-composes the whole layer, whatever u->damage says; damage ==
  * NULL with n_damage > 0 means the whole scanout. Returns true if the zone
- * frame changed. */
+ * frame changed.
+ * GL zones sample u->gl_texture (when not 0; u->image is still needed: NULL
+ * disables): a GL_TEXTURE_2D of the engine's share group holding the
+ * resource, borrowed: it must not be deleted before the scanout gets another
+ * texture or is disabled, and its producer must have flushed (a context
+ * switch does). A texture that cannot be sampled, or smaller than the
+ * rectangle, shows black. */
 bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 	const struct vgpu_scanout_update *u);
 /* Cursor image (64x64 a8r8g8b8 premultiplied, borrowed: it is copied; NULL
@@ -74,19 +94,25 @@ bool comp_zone_shows(const struct comp_zone *zone, unsigned guest, unsigned scan
 
 /* The zone frame buffer: PIXMAN_x8r8g8b8, zone width x height. Owned by the
  * zone, the same image for the zone's life, always fully composed between
- * calls; ref it to keep it. The padding byte of every pixel is 0xff, so the
- * frame (and a CRC over it) depends only on what is shown. */
+ * calls (GL zones: as of the last comp_zone_take_damage()); ref it to keep
+ * it. The padding byte of every pixel is 0xff, so the frame (and a CRC over
+ * it) depends only on what is shown. */
 pixman_image_t *comp_zone_image(const struct comp_zone *zone);
 
 /* Takes the damage accumulated since the last call (into *damage, which the
  * caller must have initialised and later finishes; its old contents are
  * dropped) and the earliest t_flush of the presented updates it contains
  * (updates with present false set no time; if there are only such, the time
- * of this call; t_flush_ns may be NULL). The damage lies within the zone. Returns false (and leaves *damage empty)
- * when nothing changed. */
+ * of this call; t_flush_ns may be NULL). The damage lies within the zone.
+ * Returns false (and leaves *damage empty) when nothing changed. GL zones
+ * read the damage back into the image here. */
 bool comp_zone_take_damage(struct comp_zone *zone, pixman_region32_t *damage,
 	uint64_t *t_flush_ns);
 
 const struct comp_zone_config *comp_zone_config(const struct comp_zone *zone);
+
+/* Does the zone compose with GL (then a scanout with a gl_texture needs no
+ * host copy for it)? */
+bool comp_zone_uses_gl(const struct comp_zone *zone);
 
 #endif

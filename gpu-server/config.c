@@ -268,6 +268,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(g->qemu_ui, sizeof(g->qemu_ui), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "gl") == 0) {
+			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+				return fail(st, "gl=%s: expected on or off", value);
+			}
+			g->no_gl = strcmp(value, "off") == 0;
+			return 1;
+		}
 		if (strcmp(name, "quota-mb") == 0) {
 			uint32_t mb;
 			if (parse_u32(value, 65536, &mb) < 0 || mb == 0) {

@@ -25,6 +25,7 @@ struct gs_guest_config {
 	 * ("qmp:PATH" or "vnc:PATH[,PATH...]", docs/hotplug.md); empty: none,
 	 * and the guest's connectors stay connected. */
 	char qemu_ui[PATH_MAX];
+	bool no_gl;                 /* gl=off: a 2D-only device (no VIRGL feature) */
 };
 
 struct gs_zone_config {

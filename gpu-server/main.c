@@ -19,10 +19,8 @@
 #include "util/loop.h"
 #include "virtio-gpu/gpu.h"
 #include "virtio-gpu/vhost-user.h"
-#ifdef VZ_HAVE_VIRGL
 #include "virtio-gpu/renderer.h"
 #include "virtio-gpu/vtest.h"
-#endif
 
 struct server;
 
@@ -45,10 +43,8 @@ struct server {
 	struct gs_control *control;
 	struct zl_source *signal_src;
 	int signal_fd;
-#ifdef VZ_HAVE_VIRGL
-	struct vgpu_renderer *renderer; /* NULL: no 3D (vtest off) */
+	struct vgpu_renderer *renderer; /* NULL: no 3D (guests 2D, vtest off) */
 	struct vgpu_vtest *vtest;
-#endif
 };
 
 /* A zone changed: hand its new damage to the transport right away (latency
@@ -101,7 +97,14 @@ static void on_cursor_move(void *data, unsigned scanout, uint32_t x, uint32_t y)
 	}
 }
 
+static void on_request_done(void *data, uint64_t cookie)
+{
+	struct guest *g = data;
+	vgpu_vhost_user_complete(g->vu, cookie);
+}
+
 static const struct vgpu_listener device_listener = {
+	.request_done = on_request_done,
 	.scanout_update = on_scanout_update,
 	.cursor_update = on_cursor_update,
 	.cursor_move = on_cursor_move,
@@ -224,7 +227,6 @@ static void guest_device_config(const struct gs_config *cfg, unsigned gi,
 	}
 }
 
-#ifdef VZ_HAVE_VIRGL
 /* A vtest client presented its window. Making it a zone source
  * ([guest NAME] vtest-app=) comes next; for now it is only logged. */
 static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
@@ -239,30 +241,35 @@ static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
 static const struct vgpu_vtest_listener vtest_listener = {
 	.present = on_vtest_present,
 };
-#endif
 
 /* 3D is optional: when virglrenderer or EGL cannot start, the server still
- * serves its 2D guests, with vtest off. */
-static void server_init_3d(struct server *s)
+ * serves its guests in 2D, with vtest off. Only started when something
+ * wants it: a guest with GL (the default) or vtest=. */
+static void server_init_renderer(struct server *s)
 {
-	if (!*s->config.vtest) {
+	bool want = *s->config.vtest;
+	for (unsigned gi = 0; gi < s->config.n_guests; gi++) {
+		want |= !s->config.guests[gi].no_gl;
+	}
+	if (!want) {
 		return;
 	}
-#ifdef VZ_HAVE_VIRGL
 	s->renderer = vgpu_renderer_create(s->loop, NULL);
 	if (!s->renderer) {
-		zl_warn("vtest=%s: no renderer, vtest is off", s->config.vtest);
+		zl_warn("no renderer: guests get a 2D device%s", *s->config.vtest ?
+			", vtest is off" : "");
+	}
+}
+
+static void server_init_vtest(struct server *s)
+{
+	if (!*s->config.vtest || !s->renderer) {
 		return;
 	}
 	s->vtest = vgpu_vtest_create(s->loop, s->config.vtest, s->renderer, &vtest_listener, s);
 	if (!s->vtest) {
 		zl_warn("vtest=%s: cannot listen, vtest is off", s->config.vtest);
-		vgpu_renderer_destroy(s->renderer);
-		s->renderer = NULL;
 	}
-#else
-	zl_warn("vtest=%s: built without virglrenderer, vtest is off", s->config.vtest);
-#endif
 }
 
 static int server_init(struct server *s)
@@ -320,6 +327,7 @@ static int server_init(struct server *s)
 		return -EADDRNOTAVAIL;
 	}
 
+	server_init_renderer(s);
 	for (unsigned gi = 0; gi < cfg->n_guests; gi++) {
 		struct guest *g = &s->guests[gi];
 		g->server = s;
@@ -327,6 +335,7 @@ static int server_init(struct server *s)
 		g->config = &cfg->guests[gi];
 		struct vgpu_device_config *dc = &g->dev_config;
 		guest_device_config(cfg, gi, dc);
+		dc->renderer = g->config->no_gl ? NULL : s->renderer;
 		g->dev = vgpu_device_create(dc, &device_listener, g);
 		if (!g->dev) {
 			zl_err("guest %s: cannot create its device", g->config->name);
@@ -344,25 +353,25 @@ static int server_init(struct server *s)
 				return -EINVAL;
 			}
 		}
-		zl_info("guest %s: vhost-user-gpu on %s (%u scanout%s)%s%s", g->config->name,
+		zl_info("guest %s: vhost-user-gpu on %s (%u scanout%s, %s)%s%s", g->config->name,
 			g->config->vhost_user, dc->num_scanouts, dc->num_scanouts > 1 ? "s" : "",
+			dc->renderer ? "virgl 3D" : "2D",
 			g->ui ? ", hotplug via " : "", g->ui ? g->config->qemu_ui : "");
 	}
-	server_init_3d(s);
+	server_init_vtest(s);
 	return 0;
 }
 
 static void server_finish(struct server *s)
 {
-#ifdef VZ_HAVE_VIRGL
 	vgpu_vtest_destroy(s->vtest);
-	vgpu_renderer_destroy(s->renderer);
-#endif
 	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
 		gs_qemu_ui_destroy(s->guests[gi].ui);
 		vgpu_vhost_user_destroy(s->guests[gi].vu);
 		vgpu_device_destroy(s->guests[gi].dev);
 	}
+	/* After the devices and vtest: they hold its clients. */
+	vgpu_renderer_destroy(s->renderer);
 	gs_control_destroy(s->control);
 	for (unsigned zi = 0; zi < GS_MAX_ZONES; zi++) {
 		comp_zone_destroy(s->zones[zi]);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "renderer.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -39,7 +40,22 @@
  *   a header but not the whole data response gets an ERR_UNSPEC header.
  * - GET_EDID is answered whether or not VIRTIO_GPU_F_EDID was acked, like
  *   QEMU: a guest that asks without negotiating only gets a valid EDID.
- * - The listener must not call back into vgpu_device_process_*(). */
+ * - The listener must not call back into vgpu_device_process_*().
+ *
+ * 3D (with a renderer):
+ * - Context and resource ids are the guest's own namespace (a renderer
+ *   client); command streams are rewritten to renderer-wide ids, so a
+ *   stream naming another guest's resource names nothing and is refused
+ *   (ERR_INVALID_PARAMETER), as is one with a command we do not know.
+ * - A fenced request (any command, 2D too, so that the guest's one timeline
+ *   stays in order) is answered once everything submitted before it has
+ *   passed the GPU; other requests are answered at once.
+ * - 3D resources are charged to the quota at 4 bytes per texel of every
+ *   level and layer (an estimate: formats and GL-side copies differ).
+ * - A 3D resource shown on a scanout is read back (damage only) into a host
+ *   copy for composition; its GL texture is named in the update too.
+ * - CTX_ATTACH/DETACH_RESOURCE of a 2D resource is accepted and does
+ *   nothing (Linux attaches every buffer a DRM file opens, dumb ones too). */
 
 #define CURSOR_SIZE 64
 #define HASH_MIN_BITS 6
@@ -61,7 +77,14 @@ struct resource {
 	struct resource *hash_next;
 	uint32_t id;
 	uint32_t width, height, stride;
-	pixman_image_t *image;  /* owns its pixels (freed with the last ref) */
+	/* 2D: owns its pixels (freed with the last ref). 3D: the host copy a
+	 * scanout reads back into, NULL until the resource is scanned out. */
+	pixman_image_t *image;
+	bool is_3d;
+	uint32_t target, format, depth, array_size, last_level;
+	uint64_t charged;       /* 3D: estimated bytes charged to the quota */
+	bool backing_in_renderer;
+	uint64_t renderer_epoch; /* segs_epoch of the view the renderer has */
 	uint16_t scanout_mask;  /* scanouts showing this resource */
 
 	/* Backing: the guest's entries, kept so the host view can be rebuilt
@@ -117,6 +140,19 @@ struct vgpu_device {
 	pixman_image_t *cursor;
 	uint32_t cursor_pixels[CURSOR_SIZE * CURSOR_SIZE];
 	uint16_t cursor_shown;  /* scanouts whose cursor the listener shows */
+
+	struct vgpu_renderer *renderer;        /* NULL: 2D only */
+	struct vgpu_renderer_client *client;   /* the guest's namespace */
+	struct pending *pending;               /* deferred requests */
+	uint32_t *submit_buf;                  /* private copy of SUBMIT_3D streams */
+	size_t submit_cap;                     /* dwords */
+};
+
+/* A fenced request waiting for its fence. */
+struct pending {
+	struct pending *next;
+	struct vgpu_device *dev;
+	uint64_t cookie;
 };
 
 /* Requests are copied out of guest-shared memory once, so the guest cannot
@@ -132,12 +168,20 @@ union cmd_buf {
 	struct virtio_gpu_resource_detach_backing detach;
 	struct virtio_gpu_cmd_get_edid get_edid;
 	struct virtio_gpu_update_cursor cursor;
+	struct virtio_gpu_get_capset_info capset_info;
+	struct virtio_gpu_get_capset capset;
+	struct virtio_gpu_ctx_create ctx_create;
+	struct virtio_gpu_ctx_resource ctx_res;
+	struct virtio_gpu_resource_create_3d create_3d;
+	struct virtio_gpu_transfer_host_3d transfer_3d;
+	struct virtio_gpu_cmd_submit submit;
 };
 
 union resp_buf {
 	struct virtio_gpu_ctrl_hdr hdr;
 	struct virtio_gpu_resp_display_info display_info;
 	struct virtio_gpu_resp_edid edid;
+	struct virtio_gpu_resp_capset_info capset_info;
 };
 
 struct request {
@@ -148,6 +192,8 @@ struct request {
 	uint64_t t_read_ns;
 	union resp_buf *resp;   /* handlers with data fill it past the header */
 	size_t resp_len;        /* sizeof the response they produced */
+	void *resp_extra;       /* malloc'd data written after *resp (capsets) */
+	size_t resp_extra_len;
 };
 
 /* ---- resources ---- */
@@ -245,6 +291,10 @@ static uint64_t res_pixel_bytes(const struct resource *r)
 
 static void backing_free(struct vgpu_device *dev, struct resource *r)
 {
+	if (r->backing_in_renderer) {
+		vgpu_renderer_resource_detach_backing(dev->client, r->id);
+		r->backing_in_renderer = false;
+	}
 	quota_give(dev, (uint64_t)r->n_entries * sizeof(*r->entries) +
 		(uint64_t)r->cap_segs * sizeof(*r->segs));
 	free(r->entries);
@@ -262,10 +312,18 @@ static void backing_free(struct vgpu_device *dev, struct resource *r)
 static void res_destroy(struct vgpu_device *dev, struct resource *r)
 {
 	hash_remove(dev, r);
+	if (r->is_3d) {
+		/* Takes the backing out of the renderer before it is freed. */
+		vgpu_renderer_resource_unref(dev->client, r->id);
+		quota_give(dev, r->charged);
+	}
 	backing_free(dev, r);
-	quota_give(dev, sizeof(*r) + res_pixel_bytes(r));
-	/* A listener may still hold a ref; the pixels go with the last one. */
-	pixman_image_unref(r->image);
+	quota_give(dev, sizeof(*r) + (r->image ? res_pixel_bytes(r) : 0));
+	/* A listener may still hold a ref; the pixels go with the last one.
+	 * (3D resources have no image until they are scanned out.) */
+	if (r->image) {
+		pixman_image_unref(r->image);
+	}
 	free(r);
 }
 
@@ -438,6 +496,18 @@ static void backing_read(struct resource *r, uint64_t off, uint8_t *dst, size_t 
 
 /* ---- listener helpers ---- */
 
+static void res3d_readback(struct vgpu_device *dev, struct resource *r, const pixman_box32_t *b);
+static int res3d_backing(struct vgpu_device *dev, struct resource *r);
+static int res3d_image(struct vgpu_device *dev, struct resource *r);
+static uint32_t errno_to_resp(int ret);
+
+/* pipe_texture_target values (virgl_hw.h is not installed). */
+enum {
+	PIPE_BUFFER, PIPE_TEXTURE_1D, PIPE_TEXTURE_2D, PIPE_TEXTURE_3D, PIPE_TEXTURE_CUBE,
+	PIPE_TEXTURE_RECT, PIPE_TEXTURE_1D_ARRAY, PIPE_TEXTURE_2D_ARRAY, PIPE_TEXTURE_CUBE_ARRAY,
+	PIPE_MAX_TEXTURE_TYPES,
+};
+
 static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box32_t *damage,
 	uint64_t t_ns, bool present)
 {
@@ -445,6 +515,13 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 		return;
 	}
 	const struct scanout *s = &dev->scanouts[sid];
+	struct vgpu_renderer_resource_info info = { 0 };
+	if (s->res && s->res->is_3d) {
+		if (damage) {
+			res3d_readback(dev, s->res, damage);
+		}
+		vgpu_renderer_resource_info(dev->client, s->res->id, &info);
+	}
 	struct vgpu_scanout_update u = {
 		.scanout_id = sid,
 		.image = s->res ? s->res->image : NULL,
@@ -456,6 +533,8 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 		.n_damage = damage ? 1 : 0,
 		.t_flush_ns = t_ns,
 		.present = present,
+		.gl_texture = info.gl_texture,
+		.gl_y0_top = info.y0_top,
 	};
 	dev->listener.scanout_update(dev->data, &u);
 }
@@ -617,6 +696,13 @@ static uint32_t cmd_set_scanout(struct vgpu_device *dev, struct request *rq)
 	if (w == 0 || h == 0 || !rect_inside(x, y, w, h, r)) {
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
+	if (r->is_3d) {
+		int ret = res3d_image(dev, r);
+		if (ret < 0) {
+			return ret == -ENOMEM ? VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY :
+				VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
+	}
 	struct scanout *s = &dev->scanouts[sid];
 	if (s->res) {
 		s->res->scanout_mask &= (uint16_t)~(1u << sid);
@@ -681,6 +767,19 @@ static uint32_t cmd_transfer_to_host_2d(struct vgpu_device *dev, struct request 
 	}
 	if (w == 0 || h == 0) {
 		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
+	if (r->is_3d) {
+		/* As QEMU's virgl device: a 2D transfer into a 3D resource. */
+		if (offset >= r->backing_size || r->target == PIPE_BUFFER) {
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
+		int ret = res3d_backing(dev, r);
+		struct vgpu_renderer_box box = { x, y, 0, w, h, 1 };
+		if (ret == 0) {
+			ret = vgpu_renderer_transfer(dev->client, 0, r->id, true, 0, 0, 0, &box,
+				offset, NULL, 0);
+		}
+		return ret < 0 ? errno_to_resp(ret) : VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	/* Row i of the rect is read from offset + i * stride (the guest's
 	 * offset already points at the rect's first pixel, as Linux computes
@@ -762,6 +861,13 @@ static uint32_t cmd_attach_backing(struct vgpu_device *dev, struct request *rq)
 		zl_dbg("gpu", "%s: resource %u backing outside guest RAM", dev->name, r->id);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
+	if (r->is_3d) {
+		ret = res3d_backing(dev, r);
+		if (ret < 0) {
+			backing_free(dev, r);
+			return errno_to_resp(ret);
+		}
+	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -775,6 +881,410 @@ static uint32_t cmd_detach_backing(struct vgpu_device *dev, struct request *rq)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
 	backing_free(dev, r);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* ---- 3D (virglrenderer) ---- */
+#define MAX_TEX_SIZE 16384u
+#define MAX_TEX_3D 2048u
+#define MAX_LAYERS 2048u
+#define MAX_LEVELS 15u
+#define MAX_SAMPLES 32u
+#define MAX_SUBMIT_BYTES (16u << 20)
+
+static uint32_t errno_to_resp(int ret)
+{
+	switch (ret) {
+	case -ENOMEM:
+	case -ENOSPC:
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	case -EINVAL:
+	case -ENOTSUP:
+	case -ENOENT:
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	default:
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+}
+
+/* Gives the renderer the resource's backing as it maps in the current
+ * memory table (again when the table changed). */
+static int res3d_backing(struct vgpu_device *dev, struct resource *r)
+{
+	if (!r->entries) {
+		return -EINVAL;
+	}
+	int ret = backing_ensure(dev, r);
+	if (ret < 0) {
+		return ret;
+	}
+	if (r->backing_in_renderer && r->renderer_epoch == r->segs_epoch) {
+		return 0;
+	}
+	struct iovec *iov = malloc((size_t)r->n_segs * sizeof(*iov));
+	if (!iov) {
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < r->n_segs; i++) {
+		iov[i] = (struct iovec){ r->segs[i].host, (size_t)r->segs[i].len };
+	}
+	ret = vgpu_renderer_resource_attach_backing(dev->client, r->id, iov, (int)r->n_segs);
+	free(iov);
+	if (ret < 0) {
+		return ret;
+	}
+	r->backing_in_renderer = true;
+	r->renderer_epoch = r->segs_epoch;
+	return 0;
+}
+
+/* The host copy a scanout of a 3D resource composes from. */
+static int res3d_image(struct vgpu_device *dev, struct resource *r)
+{
+	if (r->image) {
+		return 0;
+	}
+	pixman_format_code_t pf = vgpu_format_to_pixman(r->format);
+	/* Scanouts show 2D textures of the 8 virtio formats (the virgl
+	 * format numbers of those are the virtio ones). */
+	if (!pf || (r->target != PIPE_TEXTURE_2D && r->target != PIPE_TEXTURE_RECT) ||
+			r->width > INT32_MAX / 4 || (uint64_t)r->width * 4 * r->height > INT32_MAX) {
+		return -EINVAL;
+	}
+	uint32_t stride = r->width * 4;
+	uint64_t bytes = (uint64_t)stride * r->height;
+	if (!quota_take(dev, bytes)) {
+		return -ENOMEM;
+	}
+	void *pixels = calloc(1, (size_t)bytes);
+	pixman_image_t *img = pixels ?
+		pixman_image_create_bits(pf, (int)r->width, (int)r->height, pixels, (int)stride) : NULL;
+	if (!img) {
+		free(pixels);
+		quota_give(dev, bytes);
+		return -ENOMEM;
+	}
+	pixman_image_set_destroy_function(img, free_pixels, pixels);
+	r->image = img;
+	r->stride = stride;
+	return 0;
+}
+
+/* Reads the box of a scanned-out 3D resource back into its host copy. */
+static void res3d_readback(struct vgpu_device *dev, struct resource *r, const pixman_box32_t *b)
+{
+	if (!r->image || b->x2 <= b->x1 || b->y2 <= b->y1) {
+		return;
+	}
+	struct vgpu_renderer_box box = {
+		(uint32_t)b->x1, (uint32_t)b->y1, 0,
+		(uint32_t)(b->x2 - b->x1), (uint32_t)(b->y2 - b->y1), 1,
+	};
+	struct iovec iov = {
+		pixman_image_get_data(r->image), (size_t)r->stride * r->height,
+	};
+	uint64_t offset = (uint64_t)box.y * r->stride + (uint64_t)box.x * 4;
+	int ret = vgpu_renderer_transfer(dev->client, 0, r->id, false, 0, r->stride, 0, &box,
+		offset, &iov, 1);
+	if (ret < 0) {
+		zl_dbg("gpu", "%s: readback of resource %u failed: %d", dev->name, r->id, ret);
+	}
+}
+
+static uint32_t cmd_get_capset_info(struct vgpu_device *dev, struct request *rq)
+{
+	uint32_t index = le32toh(rq->cmd.capset_info.capset_index);
+	if (!dev->renderer) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* 2D only: no capsets offered */
+	}
+	if (index >= 2) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	uint32_t id = index == 0 ? VIRTIO_GPU_CAPSET_VIRGL : VIRTIO_GPU_CAPSET_VIRGL2;
+	uint32_t ver = 0, size = 0;
+	if (vgpu_renderer_capset_info(dev->renderer, id, &ver, &size) < 0) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	struct virtio_gpu_resp_capset_info *ci = &rq->resp->capset_info;
+	memset(ci, 0, sizeof(*ci));
+	ci->capset_id = htole32(id);
+	ci->capset_max_version = htole32(ver);
+	ci->capset_max_size = htole32(size);
+	rq->resp_len = sizeof(*ci);
+	return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
+}
+
+static uint32_t cmd_get_capset(struct vgpu_device *dev, struct request *rq)
+{
+	uint32_t id = le32toh(rq->cmd.capset.capset_id);
+	uint32_t version = le32toh(rq->cmd.capset.capset_version);
+	uint32_t max_ver = 0, size = 0;
+	if (!dev->renderer) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if ((id != VIRTIO_GPU_CAPSET_VIRGL && id != VIRTIO_GPU_CAPSET_VIRGL2) ||
+			vgpu_renderer_capset_info(dev->renderer, id, &max_ver, &size) < 0 ||
+			version == 0 || version > max_ver) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	void *caps = NULL;
+	uint32_t n = 0;
+	if (vgpu_renderer_get_caps(dev->renderer, id, &caps, &n) < 0) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	rq->resp_extra = caps;
+	rq->resp_extra_len = n;
+	return VIRTIO_GPU_RESP_OK_CAPSET;
+}
+
+static uint32_t cmd_ctx_create(struct vgpu_device *dev, struct request *rq)
+{
+	const struct virtio_gpu_ctx_create *c = &rq->cmd.ctx_create;
+	uint32_t ctx = le32toh(c->hdr.ctx_id), nlen = le32toh(c->nlen);
+	uint32_t init = le32toh(c->context_init);
+	if (!dev->client) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (ctx == 0) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	/* context_init: the capset id in the low byte; nothing else is
+	 * defined (and CONTEXT_INIT must have been negotiated for it). */
+	uint32_t capset = init & 0xff;
+	if ((init & ~0xffu) || (capset && !(dev->features & (1ull << VIRTIO_GPU_F_CONTEXT_INIT))) ||
+			capset > VIRTIO_GPU_CAPSET_VIRGL2) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	char name[sizeof(c->debug_name) + 1];
+	size_t len = nlen < sizeof(c->debug_name) ? nlen : sizeof(c->debug_name);
+	for (size_t i = 0; i < len; i++) {
+		char ch = c->debug_name[i];
+		name[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+	}
+	name[len] = 0;
+	int ret = vgpu_renderer_ctx_create(dev->client, ctx, capset, name);
+	if (ret == -EEXIST) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	return ret < 0 ? errno_to_resp(ret) : VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_ctx_destroy(struct vgpu_device *dev, struct request *rq)
+{
+	if (!dev->client ||
+			vgpu_renderer_ctx_destroy(dev->client, le32toh(rq->cmd.hdr.ctx_id)) < 0) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t ctx_attach_detach(struct vgpu_device *dev, struct request *rq, bool attach)
+{
+	uint32_t ctx = le32toh(rq->cmd.ctx_res.hdr.ctx_id);
+	struct resource *r = res_find(dev, le32toh(rq->cmd.ctx_res.resource_id));
+	if (!dev->client) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	if (!r) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (!r->is_3d) {
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
+	int ret = attach ? vgpu_renderer_ctx_attach(dev->client, ctx, r->id) :
+		vgpu_renderer_ctx_detach(dev->client, ctx, r->id);
+	return ret < 0 ? VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID : VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_ctx_attach(struct vgpu_device *dev, struct request *rq)
+{
+	return ctx_attach_detach(dev, rq, true);
+}
+
+static uint32_t cmd_ctx_detach(struct vgpu_device *dev, struct request *rq)
+{
+	return ctx_attach_detach(dev, rq, false);
+}
+
+static bool target_layered(uint32_t target)
+{
+	return target == PIPE_TEXTURE_1D_ARRAY || target == PIPE_TEXTURE_2D_ARRAY ||
+		target == PIPE_TEXTURE_CUBE || target == PIPE_TEXTURE_CUBE_ARRAY;
+}
+
+static uint32_t cmd_resource_create_3d(struct vgpu_device *dev, struct request *rq)
+{
+	const struct virtio_gpu_resource_create_3d *c = &rq->cmd.create_3d;
+	uint32_t id = le32toh(c->resource_id);
+	struct vgpu_renderer_resource_args a = {
+		.target = le32toh(c->target), .format = le32toh(c->format),
+		.bind = le32toh(c->bind), .width = le32toh(c->width),
+		.height = le32toh(c->height), .depth = le32toh(c->depth),
+		.array_size = le32toh(c->array_size), .last_level = le32toh(c->last_level),
+		.nr_samples = le32toh(c->nr_samples), .flags = le32toh(c->flags),
+	};
+	if (!dev->client) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (id == 0 || res_find(dev, id)) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	/* Checked here, before virglrenderer sees any of it. */
+	bool is_buffer = a.target == PIPE_BUFFER;
+	uint32_t max_w = is_buffer ? (1u << 30) : MAX_TEX_SIZE;
+	if (a.target >= PIPE_MAX_TEXTURE_TYPES || a.width == 0 || a.width > max_w ||
+			a.height == 0 || a.height > MAX_TEX_SIZE || a.depth == 0 ||
+			a.depth > MAX_TEX_3D || a.array_size == 0 || a.array_size > MAX_LAYERS ||
+			a.last_level >= MAX_LEVELS || a.nr_samples > MAX_SAMPLES ||
+			(a.target != PIPE_TEXTURE_3D && a.depth != 1) ||
+			(!target_layered(a.target) && a.array_size != 1) ||
+			(is_buffer && (a.height != 1 || a.last_level != 0)) ||
+			(a.target == PIPE_TEXTURE_1D && a.height != 1)) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	/* Quota: 4 bytes a texel, every layer, plus a third for mip levels. */
+	uint64_t texels = (uint64_t)a.width * a.height * a.depth * a.array_size;
+	uint64_t bytes = texels * (is_buffer ? 1 : 4);
+	if (a.last_level) {
+		bytes += bytes / 3;
+	}
+	if (a.nr_samples > 1) {
+		bytes *= a.nr_samples;
+	}
+	if (!quota_take(dev, sizeof(struct resource) + bytes)) {
+		zl_dbg("gpu", "%s: 3D resource %u (%ux%ux%u) exceeds the quota", dev->name, id,
+			a.width, a.height, a.depth);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	struct resource *r = calloc(1, sizeof(*r));
+	if (!r) {
+		quota_give(dev, sizeof(struct resource) + bytes);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	int ret = vgpu_renderer_resource_create(dev->client, id, &a, NULL);
+	if (ret < 0) {
+		free(r);
+		quota_give(dev, sizeof(struct resource) + bytes);
+		return errno_to_resp(ret);
+	}
+	r->id = id;
+	r->is_3d = true;
+	r->width = a.width;
+	r->height = a.height;
+	r->depth = a.depth;
+	r->array_size = a.array_size;
+	r->last_level = a.last_level;
+	r->target = a.target;
+	r->format = a.format;
+	r->charged = bytes;
+	hash_insert(dev, r);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_transfer_3d(struct vgpu_device *dev, struct request *rq, bool to_host)
+{
+	const struct virtio_gpu_transfer_host_3d *c = &rq->cmd.transfer_3d;
+	struct vgpu_renderer_box box = {
+		le32toh(c->box.x), le32toh(c->box.y), le32toh(c->box.z),
+		le32toh(c->box.w), le32toh(c->box.h), le32toh(c->box.d),
+	};
+	uint32_t level = le32toh(c->level), ctx = le32toh(c->hdr.ctx_id);
+	uint32_t stride = le32toh(c->stride), layer_stride = le32toh(c->layer_stride);
+	uint64_t offset = le64toh(c->offset);
+	struct resource *r = res_find(dev, le32toh(c->resource_id));
+	if (!r || !r->is_3d) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (!r->entries) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	/* The box lies inside the level; a depth (or layers) only where the
+	 * target has them; the offset inside the backing. virglrenderer
+	 * checks the byte span against the backing again. */
+	uint32_t lw = r->width >> level, lh = r->height >> level, ld = r->depth >> level;
+	uint32_t lz = target_layered(r->target) ? r->array_size : (ld ? ld : 1);
+	lw = lw ? lw : 1;
+	lh = lh ? lh : 1;
+	if (level > r->last_level || box.w == 0 || box.h == 0 || box.d == 0 ||
+			box.x > lw || box.w > lw - box.x || box.y > lh || box.h > lh - box.y ||
+			box.z > lz || box.d > lz - box.z ||
+			(r->target != PIPE_TEXTURE_3D && !target_layered(r->target) && box.d != 1) ||
+			offset >= r->backing_size ||
+			(stride && stride > r->backing_size) ||
+			(layer_stride && layer_stride > r->backing_size)) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	/* The span the guest's strides describe, at one byte a texel (a lower
+	 * bound whatever the format), must lie in the backing. virglrenderer
+	 * checks the exact span too, but it also marks the context as broken
+	 * when it refuses one. Every term is below 2^46: no wrap. */
+	uint64_t span = (uint64_t)box.w;
+	if (stride) {
+		span += (uint64_t)(box.h - 1) * stride;
+	}
+	if (layer_stride) {
+		span += (uint64_t)(box.d - 1) * layer_stride;
+	}
+	if (span > r->backing_size - offset) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	int ret = res3d_backing(dev, r);
+	if (ret < 0) {
+		return ret == -ENOMEM ? VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY : VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	ret = vgpu_renderer_transfer(dev->client, ctx, r->id, to_host, level, stride, layer_stride,
+		&box, offset, NULL, 0);
+	if (ret == -ENXIO) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	return ret < 0 ? VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER : VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_transfer_to_host_3d(struct vgpu_device *dev, struct request *rq)
+{
+	return cmd_transfer_3d(dev, rq, true);
+}
+
+static uint32_t cmd_transfer_from_host_3d(struct vgpu_device *dev, struct request *rq)
+{
+	return cmd_transfer_3d(dev, rq, false);
+}
+
+static uint32_t cmd_submit_3d(struct vgpu_device *dev, struct request *rq)
+{
+	const struct virtio_gpu_cmd_submit *c = &rq->cmd.submit;
+	uint32_t size = le32toh(c->size), ctx = le32toh(c->hdr.ctx_id);
+	if (!dev->client) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (size % 4 || size > MAX_SUBMIT_BYTES || size > rq->len - sizeof(*c)) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	if (size == 0) {
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
+	size_t ndw = size / 4;
+	if (ndw > dev->submit_cap) {
+		uint32_t *b = realloc(dev->submit_buf, ndw * 4);
+		if (!b) {
+			return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+		}
+		dev->submit_buf = b;
+		dev->submit_cap = ndw;
+	}
+	/* Our own copy: the guest can change its buffer while we decode. */
+	vgpu_iov_to_buf(rq->iov, rq->n_iov, sizeof(*c), dev->submit_buf, size);
+	for (size_t i = 0; i < ndw; i++) {
+		dev->submit_buf[i] = le32toh(dev->submit_buf[i]);
+	}
+	int ret = vgpu_renderer_submit(dev->client, ctx, dev->submit_buf, (uint32_t)ndw);
+	if (ret == -ENXIO) {
+		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
+	}
+	if (ret < 0) {
+		zl_dbg("gpu", "%s: ctx %u: SUBMIT_3D of %u bytes refused: %d", dev->name, ctx, size, ret);
+		return errno_to_resp(ret);
+	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -814,6 +1324,14 @@ static uint32_t cmd_update_cursor(struct vgpu_device *dev, struct request *rq)
 	if (r->width != CURSOR_SIZE || r->height != CURSOR_SIZE ||
 			hot_x >= CURSOR_SIZE || hot_y >= CURSOR_SIZE) {
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	if (r->is_3d) {
+		/* A GL-rendered cursor: read the whole image back. */
+		if (res3d_image(dev, r) < 0) {
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
+		pixman_box32_t all = { 0, 0, CURSOR_SIZE, CURSOR_SIZE };
+		res3d_readback(dev, r, &all);
 	}
 	/* Whatever the resource's format, the listener gets a8r8g8b8 (x8
 	 * formats come out opaque). */
@@ -863,7 +1381,32 @@ static const struct cmd_desc ctrl_cmds[] = {
 		{ sizeof(struct virtio_gpu_resource_detach_backing), cmd_detach_backing },
 	[VIRTIO_GPU_CMD_GET_EDID - CTRL_BASE] =
 		{ sizeof(struct virtio_gpu_cmd_get_edid), cmd_get_edid },
-	/* GET_CAPSET*, RESOURCE_ASSIGN_UUID, blobs: features not offered. */
+	[VIRTIO_GPU_CMD_GET_CAPSET_INFO - CTRL_BASE] =
+		{ sizeof(struct virtio_gpu_get_capset_info), cmd_get_capset_info },
+	[VIRTIO_GPU_CMD_GET_CAPSET - CTRL_BASE] =
+		{ sizeof(struct virtio_gpu_get_capset), cmd_get_capset },
+	/* RESOURCE_ASSIGN_UUID, blobs: features not offered. */
+};
+
+/* 3D commands: their own range (0x0200...). */
+#define CTRL3D_BASE VIRTIO_GPU_CMD_CTX_CREATE
+static const struct cmd_desc ctrl3d_cmds[] = {
+	[VIRTIO_GPU_CMD_CTX_CREATE - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_ctx_create), cmd_ctx_create },
+	[VIRTIO_GPU_CMD_CTX_DESTROY - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_ctrl_hdr), cmd_ctx_destroy },
+	[VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_ctx_resource), cmd_ctx_attach },
+	[VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_ctx_resource), cmd_ctx_detach },
+	[VIRTIO_GPU_CMD_RESOURCE_CREATE_3D - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_resource_create_3d), cmd_resource_create_3d },
+	[VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_transfer_host_3d), cmd_transfer_to_host_3d },
+	[VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_transfer_host_3d), cmd_transfer_from_host_3d },
+	[VIRTIO_GPU_CMD_SUBMIT_3D - CTRL3D_BASE] =
+		{ sizeof(struct virtio_gpu_cmd_submit), cmd_submit_3d },
 };
 
 #define CURSOR_BASE VIRTIO_GPU_CMD_UPDATE_CURSOR
@@ -874,10 +1417,90 @@ static const struct cmd_desc cursor_cmds[] = {
 		{ sizeof(struct virtio_gpu_update_cursor), cmd_move_cursor },
 };
 
-static size_t process(struct vgpu_device *dev, const struct cmd_desc *table, size_t n_table,
-	uint32_t base, const struct iovec *req, unsigned n_req,
-	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns)
+static const struct cmd_desc *find_cmd(const struct vgpu_device *dev, bool cursorq, uint32_t cmd)
 {
+	const struct cmd_desc *table;
+	size_t n;
+	uint32_t base;
+	if (cursorq) {
+		table = cursor_cmds;
+		n = sizeof(cursor_cmds) / sizeof(cursor_cmds[0]);
+		base = CURSOR_BASE;
+	} else if (cmd >= CTRL3D_BASE && dev->renderer) {
+		table = ctrl3d_cmds;
+		n = sizeof(ctrl3d_cmds) / sizeof(ctrl3d_cmds[0]);
+		base = CTRL3D_BASE;
+	} else {
+		table = ctrl_cmds;
+		n = sizeof(ctrl_cmds) / sizeof(ctrl_cmds[0]);
+		base = CTRL_BASE;
+	}
+	if (cmd >= base && cmd - base < n && table[cmd - base].handle) {
+		return &table[cmd - base];
+	}
+	return NULL;
+}
+
+static void pending_done(void *data)
+{
+	struct pending *p = data;
+	struct vgpu_device *dev = p->dev;
+	for (struct pending **pp = &dev->pending; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	uint64_t cookie = p->cookie;
+	free(p);
+	if (dev->listener.request_done) {
+		dev->listener.request_done(dev->data, cookie);
+	}
+}
+
+/* Holds a fenced request back until the GPU has passed everything the guest
+ * submitted before it: on the guest's one timeline (the renderer's ordered
+ * one), or on a context's ring when the guest asks for that. */
+static bool defer_fence(struct vgpu_device *dev, uint32_t flags, uint32_t ctx, uint32_t ring,
+	uint64_t cookie)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		return false;
+	}
+	p->dev = dev;
+	p->cookie = cookie;
+	bool per_ring = (flags & VIRTIO_GPU_FLAG_INFO_RING_IDX) != 0;
+	int ret = vgpu_renderer_fence(dev->client, per_ring ? ctx : 0, per_ring ? ring : 0,
+		pending_done, p);
+	if (ret < 0) {
+		zl_dbg("gpu", "%s: fence (ctx %u ring %u) not queued: %d; answering now",
+			dev->name, ctx, ring, ret);
+		free(p);
+		return false;
+	}
+	p->next = dev->pending;
+	dev->pending = p;
+	return true;
+}
+
+static void pending_forget(struct vgpu_device *dev)
+{
+	/* The renderer client that would call them back is gone. */
+	while (dev->pending) {
+		struct pending *p = dev->pending;
+		dev->pending = p->next;
+		free(p);
+	}
+}
+
+static size_t process(struct vgpu_device *dev, bool cursorq, const struct iovec *req,
+	unsigned n_req, const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns,
+	uint64_t cookie, bool *deferred)
+{
+	if (deferred) {
+		*deferred = false;
+	}
 	size_t resp_cap = vgpu_iov_size(resp, n_resp);
 	if (!dev || resp_cap < sizeof(struct virtio_gpu_ctrl_hdr)) {
 		/* Nowhere to answer; the command is not run either, so a guest
@@ -898,10 +1521,7 @@ static size_t process(struct vgpu_device *dev, const struct cmd_desc *table, siz
 	if (rq.len >= sizeof(struct virtio_gpu_ctrl_hdr)) {
 		vgpu_iov_to_buf(req, n_req, 0, &rq.cmd.hdr, sizeof(rq.cmd.hdr));
 		uint32_t cmd = le32toh(rq.cmd.hdr.type);
-		const struct cmd_desc *d = NULL;
-		if (cmd >= base && cmd - base < n_table && table[cmd - base].handle) {
-			d = &table[cmd - base];
-		}
+		const struct cmd_desc *d = find_cmd(dev, cursorq, cmd);
 		if (!d) {
 			zl_dbg("gpu", "%s: command 0x%x not supported here", dev->name, cmd);
 		} else if (rq.len < d->size) {
@@ -914,21 +1534,23 @@ static size_t process(struct vgpu_device *dev, const struct cmd_desc *table, siz
 			}
 		}
 	}
-	if (rq.resp_len > resp_cap) {
+	if (type >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
+		rq.resp_len = sizeof(struct virtio_gpu_ctrl_hdr);
+		free(rq.resp_extra);
+		rq.resp_extra = NULL;
+		rq.resp_extra_len = 0;
+	}
+	if (rq.resp_len + rq.resp_extra_len > resp_cap) {
 		/* A data response that does not fit: say so in the header. */
 		type = VIRTIO_GPU_RESP_ERR_UNSPEC;
 		rq.resp_len = sizeof(struct virtio_gpu_ctrl_hdr);
-	}
-	if (type >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
-		rq.resp_len = sizeof(struct virtio_gpu_ctrl_hdr);
+		rq.resp_extra_len = 0;
 	}
 
 	struct virtio_gpu_ctrl_hdr *h = &out.hdr;
 	uint32_t flags = le32toh(rq.cmd.hdr.flags);
 	memset(h, 0, sizeof(*h));
 	h->type = htole32(type);
-	/* Everything completes before we answer, so echoing the fence is all
-	 * fencing needs. */
 	if (flags & VIRTIO_GPU_FLAG_FENCE) {
 		uint32_t rflags = VIRTIO_GPU_FLAG_FENCE;
 		h->fence_id = rq.cmd.hdr.fence_id;
@@ -938,16 +1560,34 @@ static size_t process(struct vgpu_device *dev, const struct cmd_desc *table, siz
 			h->ring_idx = rq.cmd.hdr.ring_idx;
 		}
 		h->flags = htole32(rflags);
+		/* 2D-only, or a caller that cannot defer: everything is done
+		 * already (2D) or as good as the caller can have it. */
+		if (dev->client && deferred) {
+			*deferred = defer_fence(dev, flags, le32toh(rq.cmd.hdr.ctx_id),
+				rq.cmd.hdr.ring_idx, cookie);
+		}
 	}
-	return vgpu_buf_to_iov(resp, n_resp, 0, &out, rq.resp_len);
+	size_t n = vgpu_buf_to_iov(resp, n_resp, 0, &out, rq.resp_len);
+	if (rq.resp_extra_len) {
+		n += vgpu_buf_to_iov(resp, n_resp, n, rq.resp_extra, rq.resp_extra_len);
+	}
+	free(rq.resp_extra);
+	return n;
 }
 
 size_t vgpu_device_process_ctrl(struct vgpu_device *dev,
 	const struct iovec *req, unsigned n_req,
 	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns)
 {
-	return process(dev, ctrl_cmds, sizeof(ctrl_cmds) / sizeof(ctrl_cmds[0]), CTRL_BASE,
-		req, n_req, resp, n_resp, t_read_ns);
+	return process(dev, false, req, n_req, resp, n_resp, t_read_ns, 0, NULL);
+}
+
+size_t vgpu_device_process_ctrl_async(struct vgpu_device *dev,
+	const struct iovec *req, unsigned n_req,
+	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns,
+	uint64_t cookie, bool *deferred)
+{
+	return process(dev, false, req, n_req, resp, n_resp, t_read_ns, cookie, deferred);
 }
 
 size_t vgpu_device_process_cursor(struct vgpu_device *dev,
@@ -959,12 +1599,10 @@ size_t vgpu_device_process_cursor(struct vgpu_device *dev,
 	if (dev && vgpu_iov_size(resp, n_resp) < sizeof(struct virtio_gpu_ctrl_hdr)) {
 		struct virtio_gpu_update_cursor sink;
 		struct iovec sink_iov = { .iov_base = &sink, .iov_len = sizeof(sink) };
-		process(dev, cursor_cmds, sizeof(cursor_cmds) / sizeof(cursor_cmds[0]), CURSOR_BASE,
-			req, n_req, &sink_iov, 1, 0);
+		process(dev, true, req, n_req, &sink_iov, 1, 0, 0, NULL);
 		return 0;
 	}
-	return process(dev, cursor_cmds, sizeof(cursor_cmds) / sizeof(cursor_cmds[0]), CURSOR_BASE,
-		req, n_req, resp, n_resp, 0);
+	return process(dev, true, req, n_req, resp, n_resp, 0, 0, NULL);
 }
 
 /* ---- device ---- */
@@ -1014,10 +1652,19 @@ struct vgpu_device *vgpu_device_create(const struct vgpu_device_config *config,
 	}
 	dev->data = data;
 	dev->quota = config->quota_bytes ? config->quota_bytes : VGPU_DEFAULT_QUOTA;
+	dev->renderer = config->renderer;
+	if (dev->renderer) {
+		dev->client = vgpu_renderer_client_create(dev->renderer, dev->name);
+		if (!dev->client) {
+			goto err_client;
+		}
+	}
 	/* Epoch 0 is what a never-built backing view carries. */
 	dev->mem_epoch = 1;
 	return dev;
 
+err_client:
+	pixman_image_unref(dev->cursor);
 err_cursor:
 	free(dev->buckets);
 err_buckets:
@@ -1035,6 +1682,9 @@ void vgpu_device_destroy(struct vgpu_device *dev)
 	/* The listener is not called: its owner is tearing us down. Images it
 	 * still holds stay valid until it unrefs them. */
 	destroy_all_resources(dev);
+	vgpu_renderer_client_destroy(dev->client);
+	pending_forget(dev);
+	free(dev->submit_buf);
 	pixman_image_unref(dev->cursor);
 	free(dev->buckets);
 	free(dev->name);
@@ -1043,7 +1693,11 @@ void vgpu_device_destroy(struct vgpu_device *dev)
 
 uint64_t vgpu_device_features(const struct vgpu_device *dev)
 {
-	return 1ull << VIRTIO_GPU_F_EDID;
+	uint64_t f = 1ull << VIRTIO_GPU_F_EDID;
+	if (dev->renderer) {
+		f |= 1ull << VIRTIO_GPU_F_VIRGL | 1ull << VIRTIO_GPU_F_CONTEXT_INIT;
+	}
+	return f;
 }
 
 void vgpu_device_set_features(struct vgpu_device *dev, uint64_t acked)
@@ -1071,6 +1725,15 @@ void vgpu_device_reset(struct vgpu_device *dev)
 		}
 	}
 	destroy_all_resources(dev);
+	if (dev->client) {
+		/* Every context of the guest goes, and nothing of anyone else. */
+		vgpu_renderer_client_destroy(dev->client);
+		pending_forget(dev);
+		dev->client = vgpu_renderer_client_create(dev->renderer, dev->name);
+		if (!dev->client) {
+			zl_err("gpu: %s: no renderer client after reset; 3D is off", dev->name);
+		}
+	}
 	dev->features = 0;
 	dev->events_read = 0;
 }
@@ -1080,7 +1743,7 @@ void vgpu_device_get_config(const struct vgpu_device *dev, struct virtio_gpu_con
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->events_read = htole32(dev->events_read);
 	cfg->num_scanouts = htole32(dev->num_scanouts);
-	cfg->num_capsets = 0;
+	cfg->num_capsets = htole32(dev->renderer ? 2 : 0);
 }
 
 void vgpu_device_clear_events(struct vgpu_device *dev, uint32_t events_clear)

@@ -23,6 +23,7 @@
 #define VGPU_DEFAULT_QUOTA (256ull << 20)
 
 struct vgpu_device;
+struct vgpu_renderer;
 
 struct vgpu_scanout_config {
 	uint32_t width, height; /* the mode offered: the layer's size */
@@ -35,6 +36,11 @@ struct vgpu_device_config {
 	unsigned num_scanouts;  /* 1..16 */
 	struct vgpu_scanout_config scanouts[VGPU_MAX_SCANOUTS];
 	uint64_t quota_bytes;   /* bound on host memory for resources; 0: default */
+	/* The server's one virglrenderer (borrowed, outlives the device), or
+	 * NULL for a 2D-only device. With it the device offers VIRGL and
+	 * CONTEXT_INIT, and the guest's contexts and 3D resources live in a
+	 * renderer client of its own: a namespace no other guest can name. */
+	struct vgpu_renderer *renderer;
 };
 
 struct vgpu_scanout_update {
@@ -53,6 +59,12 @@ struct vgpu_scanout_update {
 	 * changed the source (a page flip's first half); Linux follows it with a
 	 * RESOURCE_FLUSH, and sending on both would send every flip twice. */
 	bool present;
+	/* 3D resources (virgl): a GL texture name in the renderer's share group
+	 * holding the resource (0: none, use image), and whether its row 0 is
+	 * the top row (else GL's bottom-up order). image is then a host copy
+	 * read back for the damage, for zones composed with pixman. */
+	uint32_t gl_texture;
+	bool gl_y0_top;
 };
 
 struct vgpu_listener {
@@ -63,6 +75,10 @@ struct vgpu_listener {
 		uint32_t hot_x, uint32_t hot_y, uint32_t x, uint32_t y);
 	/* MOVE_CURSOR. */
 	void (*cursor_move)(void *data, unsigned scanout_id, uint32_t x, uint32_t y);
+	/* A request vgpu_device_process_ctrl_async() deferred is complete (its
+	 * fence retired): return it to the guest now. Called from the loop,
+	 * never from inside process_*(). */
+	void (*request_done)(void *data, uint64_t cookie);
 };
 
 /* NULL if num_scanouts is not 1..16. The config and listener are copied;
@@ -92,6 +108,17 @@ void vgpu_device_set_mem(struct vgpu_device *dev, const struct vgpu_mem *mem);
 size_t vgpu_device_process_ctrl(struct vgpu_device *dev,
 	const struct iovec *req, unsigned n_req,
 	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns);
+/* The same, for a caller that can return requests out of order: a fenced
+ * request on a 3D device has its response written at once, but *deferred
+ * is set and the request must not be returned to the guest before the
+ * listener's request_done(cookie): the fence is signalled by returning it,
+ * and fences retire only when the GPU has passed them. Requests that are
+ * not deferred can be returned at once, in any order with deferred ones.
+ * vgpu_device_process_ctrl() never defers (3D fences then retire early). */
+size_t vgpu_device_process_ctrl_async(struct vgpu_device *dev,
+	const struct iovec *req, unsigned n_req,
+	const struct iovec *resp, unsigned n_resp, uint64_t t_read_ns,
+	uint64_t cookie, bool *deferred);
 /* Same for the cursorq (UPDATE_CURSOR, MOVE_CURSOR); cursor requests have no
  * response body but a fence flag is honoured if a response buffer exists.
  * Without one (Linux posts cursor commands that way) the command still runs
@@ -100,8 +127,9 @@ size_t vgpu_device_process_cursor(struct vgpu_device *dev,
 	const struct iovec *req, unsigned n_req,
 	const struct iovec *resp, unsigned n_resp);
 
-/* Device reset or guest disconnect: destroy every resource, disable every
- * scanout (listener sees image NULL), forget features. */
+/* Device reset or guest disconnect: destroy every resource and context,
+ * disable every scanout (listener sees image NULL), forget features.
+ * Deferred requests are forgotten: request_done is not called for them. */
 void vgpu_device_reset(struct vgpu_device *dev);
 
 /* virtio_gpu_config as the device sees it (events_read, num_scanouts, ...). */

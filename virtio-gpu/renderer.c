@@ -9,10 +9,14 @@
 #include <sys/epoll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+/* Per-context fences (write_context_fence, context_create_fence) are
+ * behind this in 0.10.4's header, as QEMU uses them. */
+#define VIRGL_RENDERER_UNSTABLE_APIS 1
 #include <virgl/virglrenderer.h>
 
 #include "util/log.h"
 #include "util/loop.h"
+#include "virgl-cs.h"
 
 /* virglrenderer's struct virgl_box (virgl_hw.h is not installed). */
 struct vr_box {
@@ -154,24 +158,39 @@ void vgpu_renderer_ids_free(struct vgpu_renderer_ids *ids, uint32_t id)
 
 /* ---- renderer ---- */
 
+#define VIRGL_RESOURCE_Y_0_TOP (1u << 0) /* virgl_hw.h, not installed */
+#define MAX_CTX_PER_CLIENT 1024
+#define MAX_RES_PER_CLIENT (1u << 20)
+
 struct fence {
 	struct fence *next;
-	int32_t id;
-	struct vgpu_renderer_client *client; /* NULL once the client is gone */
+	uint64_t id;               /* renderer-wide: ctx-0 fences use the low 31 bits */
+	uint32_t ctx_id;           /* renderer-wide context, 0: the global timeline */
+	uint32_t ring_idx;
+	bool signalled;
+	struct vgpu_renderer_client *client; /* NULL once the client (or ctx) is gone */
 	vgpu_renderer_fence_func func;
 	void *data;
 };
 
-struct res_map {
+struct res {
+	struct res *hash_next;
 	uint32_t handle, res_id;
+	struct iovec *iov;         /* copy of the backing's iovec array, or NULL */
+	int n_iov;
+};
+
+struct ctx {
+	uint32_t handle, ctx_id;
 };
 
 struct vgpu_renderer_client {
 	struct vgpu_renderer *r;
-	uint32_t ctx_id;
 	char name[64];
-	struct res_map *res;
-	size_t n_res, cap_res;
+	struct ctx *ctxs;
+	size_t n_ctx, cap_ctx;
+	struct res **buckets;      /* chained hash of resources by handle */
+	unsigned n_buckets, n_res;
 	unsigned pending_fences;
 };
 
@@ -179,10 +198,10 @@ struct vgpu_renderer {
 	struct zl_loop *loop;
 	struct zl_source *poll_src;  /* virglrenderer's poll fd (THREAD_SYNC) */
 	struct zl_source *timer;     /* fallback when there is no poll fd */
+	struct zl_source *soon;      /* completes fences signalled by us, not the GPU */
 	struct vgpu_renderer_ids *ctx_ids, *res_ids;
 	struct fence *fence_head, *fence_tail;
-	int32_t next_fence;
-	uint32_t fence_done;       /* newest fence virglrenderer reported */
+	uint64_t next_fence;
 	bool fence_signalled;
 	unsigned n_clients;
 	char gl_name[128];
@@ -190,24 +209,24 @@ struct vgpu_renderer {
 
 static struct vgpu_renderer *the_renderer; /* virglrenderer is process-global */
 
-static void complete_fences(struct vgpu_renderer *r, uint32_t done)
+/* Runs and frees the signalled fences, in queue order. Callbacks may create
+ * fences (appended: seen by this walk or the next) or destroy clients (which
+ * only clears f->client), never free list entries. */
+static void complete_fences(struct vgpu_renderer *r)
 {
-	/* Legacy (ctx 0) fences retire in submission order and write_fence
-	 * reports the newest, so everything up to 'done' has passed. */
-	bool found = false;
-	for (struct fence *f = r->fence_head; f; f = f->next) {
-		if ((uint32_t)f->id == done) {
-			found = true;
-			break;
+	struct fence **pp = &r->fence_head;
+	struct fence *prev = NULL;
+	while (*pp) {
+		struct fence *f = *pp;
+		if (!f->signalled) {
+			prev = f;
+			pp = &f->next;
+			continue;
 		}
-	}
-	while (found && r->fence_head) {
-		struct fence *f = r->fence_head;
-		r->fence_head = f->next;
-		if (!r->fence_head) {
-			r->fence_tail = NULL;
+		*pp = f->next;
+		if (r->fence_tail == f) {
+			r->fence_tail = prev;
 		}
-		bool last = (uint32_t)f->id == done;
 		if (f->client) {
 			f->client->pending_fences--;
 			if (f->func) {
@@ -215,20 +234,42 @@ static void complete_fences(struct vgpu_renderer *r, uint32_t done)
 			}
 		}
 		free(f);
-		if (last) {
-			break;
-		}
 	}
 }
 
+/* The callbacks only mark fences: completing them runs client code that
+ * calls back into virglrenderer (submit, context destroy), which must not
+ * happen inside virgl_renderer_poll(). */
 static void cb_write_fence(void *cookie, uint32_t fence)
 {
-	/* Only note it: the callbacks run client code that calls back into
-	 * virglrenderer (submit, context destroy), which must not happen
-	 * inside virgl_renderer_poll(). */
+	/* The global timeline retires in queue order and reports the newest. */
 	struct vgpu_renderer *r = cookie;
-	r->fence_done = fence;
-	r->fence_signalled = true;
+	bool found = false;
+	for (struct fence *f = r->fence_head; f && !found; f = f->next) {
+		found = f->ctx_id == 0 && (uint32_t)f->id == fence;
+	}
+	for (struct fence *f = r->fence_head; found && f; f = f->next) {
+		if (f->ctx_id == 0) {
+			f->signalled = true;
+			if ((uint32_t)f->id == fence) {
+				break;
+			}
+		}
+	}
+	r->fence_signalled |= found;
+}
+
+static void cb_write_context_fence(void *cookie, uint32_t ctx_id, uint32_t ring_idx,
+	uint64_t fence_id)
+{
+	/* A context timeline retires in order: everything up to fence_id. */
+	struct vgpu_renderer *r = cookie;
+	for (struct fence *f = r->fence_head; f; f = f->next) {
+		if (f->ctx_id == ctx_id && f->ring_idx == ring_idx && f->id <= fence_id) {
+			f->signalled = true;
+			r->fence_signalled = true;
+		}
+	}
 }
 
 static void poll_fences(struct vgpu_renderer *r)
@@ -236,7 +277,7 @@ static void poll_fences(struct vgpu_renderer *r)
 	virgl_renderer_poll();
 	if (r->fence_signalled) {
 		r->fence_signalled = false;
-		complete_fences(r, r->fence_done);
+		complete_fences(r);
 	}
 }
 
@@ -267,9 +308,17 @@ static void on_timer(void *data)
 	}
 }
 
+static void on_soon(void *data)
+{
+	struct vgpu_renderer *r = data;
+	r->fence_signalled = false;
+	complete_fences(r);
+}
+
 static struct virgl_renderer_callbacks callbacks = {
-	.version = 1,
+	.version = 3,
 	.write_fence = cb_write_fence,
+	.write_context_fence = cb_write_context_fence,
 };
 
 /* virglrenderer 0.10.4 dereferences NULL inside virgl_renderer_init() when
@@ -348,6 +397,10 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 		zl_err("renderer: virgl_renderer_init (EGL surfaceless) failed: %d", ret);
 		goto err_ids;
 	}
+	r->soon = zl_loop_add_timer(loop, on_soon, r);
+	if (!r->soon) {
+		goto err_init;
+	}
 	int fd = virgl_renderer_get_poll_fd();
 	if (fd >= 0) {
 		r->poll_src = zl_loop_add_fd(loop, fd, EPOLLIN, on_poll_fd, r);
@@ -372,6 +425,8 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 	return r;
 
 err_init:
+	zl_source_remove(r->soon);
+	zl_source_remove(r->poll_src);
 	virgl_renderer_cleanup(r);
 err_ids:
 	vgpu_renderer_ids_destroy(r->ctx_ids);
@@ -390,6 +445,7 @@ void vgpu_renderer_destroy(struct vgpu_renderer *r)
 	}
 	zl_source_remove(r->poll_src);
 	zl_source_remove(r->timer);
+	zl_source_remove(r->soon);
 	while (r->fence_head) {
 		struct fence *f = r->fence_head;
 		r->fence_head = f->next;
@@ -405,6 +461,20 @@ void vgpu_renderer_destroy(struct vgpu_renderer *r)
 const char *vgpu_renderer_gl_name(struct vgpu_renderer *r)
 {
 	return r->gl_name;
+}
+
+int vgpu_renderer_capset_info(struct vgpu_renderer *r, uint32_t set, uint32_t *max_version,
+	uint32_t *size)
+{
+	(void)r;
+	uint32_t max_ver = 0, max_size = 0;
+	virgl_renderer_get_cap_set(set, &max_ver, &max_size);
+	if (max_ver == 0 || max_size == 0 || max_size > (1u << 20)) {
+		return -ENOTSUP;
+	}
+	*max_version = max_ver;
+	*size = max_size;
+	return 0;
 }
 
 int vgpu_renderer_get_caps(struct vgpu_renderer *r, uint32_t set, void **caps, uint32_t *size)
@@ -432,32 +502,103 @@ struct vgpu_renderer_client *vgpu_renderer_client_create(struct vgpu_renderer *r
 	if (!c) {
 		return NULL;
 	}
+	c->n_buckets = 64;
+	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
+	if (!c->buckets) {
+		free(c);
+		return NULL;
+	}
 	c->r = r;
 	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
-	c->ctx_id = vgpu_renderer_ids_alloc(r->ctx_ids, 0);
-	if (c->ctx_id == 0 || c->ctx_id > INT32_MAX) {
-		goto err;
-	}
-	if (virgl_renderer_context_create(c->ctx_id, (uint32_t)strlen(c->name), c->name)) {
-		zl_warn("renderer: context %u (%s) creation failed", c->ctx_id, c->name);
-		vgpu_renderer_ids_free(r->ctx_ids, c->ctx_id);
-		goto err;
-	}
 	r->n_clients++;
 	return c;
-err:
-	free(c);
-	return NULL;
 }
 
-static struct res_map *find_res(struct vgpu_renderer_client *c, uint32_t handle)
+/* ---- the client's namespaces ---- */
+
+static unsigned res_bucket(const struct vgpu_renderer_client *c, uint32_t handle)
 {
-	for (size_t i = 0; i < c->n_res; i++) {
-		if (c->res[i].handle == handle) {
-			return &c->res[i];
+	/* Handles come from guests: mixing keeps one chain from growing with
+	 * handles picked to collide under a plain modulo. */
+	uint32_t h = handle * 2654435761u;
+	h ^= h >> 15;
+	return h & (c->n_buckets - 1);
+}
+
+static struct res *find_res(const struct vgpu_renderer_client *c, uint32_t handle)
+{
+	for (struct res *e = c->buckets[res_bucket(c, handle)]; e; e = e->hash_next) {
+		if (e->handle == handle) {
+			return e;
 		}
 	}
 	return NULL;
+}
+
+static void res_grow(struct vgpu_renderer_client *c)
+{
+	if (c->n_res < c->n_buckets || c->n_buckets >= (1u << 20)) {
+		return;
+	}
+	unsigned n = c->n_buckets * 2;
+	struct res **b = calloc(n, sizeof(*b));
+	if (!b) {
+		return; /* longer chains, still correct */
+	}
+	struct res **old = c->buckets;
+	unsigned old_n = c->n_buckets;
+	c->buckets = b;
+	c->n_buckets = n;
+	for (unsigned i = 0; i < old_n; i++) {
+		while (old[i]) {
+			struct res *e = old[i];
+			old[i] = e->hash_next;
+			unsigned k = res_bucket(c, e->handle);
+			e->hash_next = b[k];
+			b[k] = e;
+		}
+	}
+	free(old);
+}
+
+static struct ctx *find_ctx(const struct vgpu_renderer_client *c, uint32_t handle)
+{
+	for (size_t i = 0; i < c->n_ctx; i++) {
+		if (c->ctxs[i].handle == handle) {
+			return &c->ctxs[i];
+		}
+	}
+	return NULL;
+}
+
+static void drop_fences_of(struct vgpu_renderer *r, struct vgpu_renderer_client *c,
+	uint32_t ctx_id)
+{
+	for (struct fence *f = r->fence_head; f; f = f->next) {
+		if (f->client == c && (ctx_id == 0 || f->ctx_id == ctx_id)) {
+			f->client = NULL;
+			c->pending_fences--;
+		}
+	}
+}
+
+static void res_free(struct vgpu_renderer_client *c, struct res *e)
+{
+	/* Detach the backing first so virglrenderer does not free it: the
+	 * caller owns it. Destroying the resource detaches it from every
+	 * context that has it. */
+	if (e->iov) {
+		struct iovec *iov = NULL;
+		int n = 0;
+		virgl_renderer_resource_detach_iov((int)e->res_id, &iov, &n);
+	}
+	for (size_t i = 0; i < c->n_ctx; i++) {
+		virgl_renderer_ctx_detach_resource((int)c->ctxs[i].ctx_id, (int)e->res_id);
+	}
+	virgl_renderer_resource_unref(e->res_id);
+	vgpu_renderer_ids_free(c->r->res_ids, e->res_id);
+	free(e->iov);
+	free(e);
 }
 
 void vgpu_renderer_client_destroy(struct vgpu_renderer_client *c)
@@ -465,50 +606,132 @@ void vgpu_renderer_client_destroy(struct vgpu_renderer_client *c)
 	if (!c) {
 		return;
 	}
-	for (struct fence *f = c->r->fence_head; f; f = f->next) {
-		if (f->client == c) {
-			f->client = NULL;
+	drop_fences_of(c->r, c, 0);
+	for (unsigned i = 0; i < c->n_buckets; i++) {
+		while (c->buckets[i]) {
+			struct res *e = c->buckets[i];
+			c->buckets[i] = e->hash_next;
+			res_free(c, e);
 		}
 	}
-	for (size_t i = 0; i < c->n_res; i++) {
-		struct iovec *iov = NULL;
-		int n = 0;
-		virgl_renderer_ctx_detach_resource((int)c->ctx_id, (int)c->res[i].res_id);
-		virgl_renderer_resource_detach_iov((int)c->res[i].res_id, &iov, &n);
-		virgl_renderer_resource_unref(c->res[i].res_id);
-		vgpu_renderer_ids_free(c->r->res_ids, c->res[i].res_id);
+	for (size_t i = 0; i < c->n_ctx; i++) {
+		virgl_renderer_context_destroy(c->ctxs[i].ctx_id);
+		vgpu_renderer_ids_free(c->r->ctx_ids, c->ctxs[i].ctx_id);
 	}
-	virgl_renderer_context_destroy(c->ctx_id);
-	vgpu_renderer_ids_free(c->r->ctx_ids, c->ctx_id);
 	c->r->n_clients--;
-	free(c->res);
+	free(c->ctxs);
+	free(c->buckets);
 	free(c);
 }
 
+int vgpu_renderer_ctx_create(struct vgpu_renderer_client *c, uint32_t handle, uint32_t capset_id,
+	const char *name)
+{
+	if (handle == 0 || find_ctx(c, handle)) {
+		return -EEXIST;
+	}
+	/* virgl and virgl2 are the capsets this renderer offers. */
+	if (capset_id > 2) {
+		return -EINVAL;
+	}
+	if (c->n_ctx == c->cap_ctx) {
+		size_t cap = c->cap_ctx ? c->cap_ctx * 2 : 4;
+		if (cap > MAX_CTX_PER_CLIENT) {
+			return -ENOSPC;
+		}
+		struct ctx *n = realloc(c->ctxs, cap * sizeof(*n));
+		if (!n) {
+			return -ENOMEM;
+		}
+		c->ctxs = n;
+		c->cap_ctx = cap;
+	}
+	uint32_t id = vgpu_renderer_ids_alloc(c->r->ctx_ids, 0);
+	if (id == 0 || id > INT32_MAX) {
+		vgpu_renderer_ids_free(c->r->ctx_ids, id);
+		return -ENOSPC;
+	}
+	char full[96];
+	snprintf(full, sizeof(full), "%s%s%s", c->name, name && *name ? "/" : "", name ? name : "");
+	int ret = capset_id ?
+		virgl_renderer_context_create_with_flags(id, capset_id, (uint32_t)strlen(full), full) :
+		virgl_renderer_context_create(id, (uint32_t)strlen(full), full);
+	if (ret) {
+		zl_warn("renderer: %s: context %u creation failed: %d", c->name, handle, ret);
+		vgpu_renderer_ids_free(c->r->ctx_ids, id);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	c->ctxs[c->n_ctx++] = (struct ctx){ handle, id };
+	zl_dbg("virgl", "renderer %s: ctx %u is renderer ctx %u", c->name, handle, id);
+	return 0;
+}
+
+int vgpu_renderer_ctx_destroy(struct vgpu_renderer_client *c, uint32_t handle)
+{
+	struct ctx *x = find_ctx(c, handle);
+	if (!x) {
+		return -ENOENT;
+	}
+	/* Its timelines end with it: what waits on them completes (from the
+	 * loop, soon) rather than never. */
+	bool any = false;
+	for (struct fence *f = c->r->fence_head; f; f = f->next) {
+		if (f->client == c && f->ctx_id == x->ctx_id) {
+			f->signalled = true;
+			any = true;
+		}
+	}
+	if (any) {
+		c->r->fence_signalled = true;
+		zl_source_timer_arm(c->r->soon, 1, 0);
+	}
+	virgl_renderer_context_destroy(x->ctx_id);
+	vgpu_renderer_ids_free(c->r->ctx_ids, x->ctx_id);
+	*x = c->ctxs[--c->n_ctx];
+	return 0;
+}
+
+int vgpu_renderer_ctx_attach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle)
+{
+	struct ctx *x = find_ctx(c, ctx);
+	struct res *e = find_res(c, handle);
+	if (!x || !e) {
+		return -ENOENT;
+	}
+	virgl_renderer_ctx_attach_resource((int)x->ctx_id, (int)e->res_id);
+	return 0;
+}
+
+int vgpu_renderer_ctx_detach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle)
+{
+	struct ctx *x = find_ctx(c, ctx);
+	struct res *e = find_res(c, handle);
+	if (!x || !e) {
+		return -ENOENT;
+	}
+	virgl_renderer_ctx_detach_resource((int)x->ctx_id, (int)e->res_id);
+	return 0;
+}
+
 int vgpu_renderer_resource_create(struct vgpu_renderer_client *c, uint32_t handle,
-	const struct vgpu_renderer_resource_args *a, struct iovec *backing, int n_backing,
-	uint32_t *res_id)
+	const struct vgpu_renderer_resource_args *a, uint32_t *res_id)
 {
 	if (handle == 0 || find_res(c, handle)) {
 		return -EEXIST;
 	}
-	if (c->n_res == c->cap_res) {
-		size_t cap = c->cap_res ? c->cap_res * 2 : 16;
-		if (cap > (1u << 20)) {
-			return -ENOSPC;
-		}
-		struct res_map *m = realloc(c->res, cap * sizeof(*m));
-		if (!m) {
-			return -ENOMEM;
-		}
-		c->res = m;
-		c->cap_res = cap;
+	if (c->n_res >= MAX_RES_PER_CLIENT) {
+		return -ENOSPC;
 	}
-	/* Prefer the client's own number: a command stream names resources
-	 * by id, and until streams are rewritten only identity works. */
+	struct res *e = calloc(1, sizeof(*e));
+	if (!e) {
+		return -ENOMEM;
+	}
+	/* The client's own number when it is free keeps logs readable; the
+	 * command stream is rewritten either way. */
 	uint32_t id = vgpu_renderer_ids_alloc(c->r->res_ids, handle);
 	if (id == 0 || id > INT32_MAX) {
 		vgpu_renderer_ids_free(c->r->res_ids, id);
+		free(e);
 		return -ENOSPC;
 	}
 	struct virgl_renderer_resource_create_args args = {
@@ -517,104 +740,204 @@ int vgpu_renderer_resource_create(struct vgpu_renderer_client *c, uint32_t handl
 		.array_size = a->array_size, .last_level = a->last_level,
 		.nr_samples = a->nr_samples, .flags = a->flags,
 	};
-	/* Create bare, attach, then give the backing, as virglrenderer's own
-	 * vtest server does. */
 	int ret = virgl_renderer_resource_create(&args, NULL, 0);
 	if (ret) {
 		zl_dbg("virgl", "renderer %s: resource %u (target %u format %u bind 0x%x %ux%ux%u) "
-			"refused: %d", c->name, id, a->target, a->format, a->bind, a->width,
+			"refused: %d", c->name, handle, a->target, a->format, a->bind, a->width,
 			a->height, a->depth, ret);
 		vgpu_renderer_ids_free(c->r->res_ids, id);
+		free(e);
 		return ret < 0 ? ret : -EINVAL;
 	}
-	virgl_renderer_ctx_attach_resource((int)c->ctx_id, (int)id);
-	if (backing && n_backing > 0) {
-		ret = virgl_renderer_resource_attach_iov((int)id, backing, n_backing);
-		if (ret) {
-			virgl_renderer_ctx_detach_resource((int)c->ctx_id, (int)id);
-			virgl_renderer_resource_unref(id);
-			vgpu_renderer_ids_free(c->r->res_ids, id);
-			return ret < 0 ? ret : -EINVAL;
-		}
+	e->handle = handle;
+	e->res_id = id;
+	unsigned k = res_bucket(c, handle);
+	e->hash_next = c->buckets[k];
+	c->buckets[k] = e;
+	c->n_res++;
+	res_grow(c);
+	zl_dbg("virgl", "renderer %s: resource %u is renderer resource %u", c->name, handle, id);
+	if (res_id) {
+		*res_id = id;
 	}
-	zl_dbg("virgl", "renderer %s: ctx %u resource %u (handle %u)", c->name, c->ctx_id, id, handle);
-	c->res[c->n_res++] = (struct res_map){ handle, id };
-	*res_id = id;
+	return 0;
+}
+
+void vgpu_renderer_resource_detach_backing(struct vgpu_renderer_client *c, uint32_t handle)
+{
+	struct res *e = find_res(c, handle);
+	if (!e || !e->iov) {
+		return;
+	}
+	struct iovec *iov = NULL;
+	int n = 0;
+	virgl_renderer_resource_detach_iov((int)e->res_id, &iov, &n);
+	free(e->iov);
+	e->iov = NULL;
+	e->n_iov = 0;
+}
+
+int vgpu_renderer_resource_attach_backing(struct vgpu_renderer_client *c, uint32_t handle,
+	const struct iovec *iov, int n_iov)
+{
+	struct res *e = find_res(c, handle);
+	if (!e) {
+		return -ENOENT;
+	}
+	if (n_iov <= 0 || n_iov > (1 << 20)) {
+		return -EINVAL;
+	}
+	/* virglrenderer keeps the array pointer: give it our own copy. */
+	struct iovec *copy = malloc((size_t)n_iov * sizeof(*copy));
+	if (!copy) {
+		return -ENOMEM;
+	}
+	memcpy(copy, iov, (size_t)n_iov * sizeof(*copy));
+	vgpu_renderer_resource_detach_backing(c, handle);
+	int ret = virgl_renderer_resource_attach_iov((int)e->res_id, copy, n_iov);
+	if (ret) {
+		free(copy);
+		return ret < 0 ? ret : -EINVAL;
+	}
+	e->iov = copy;
+	e->n_iov = n_iov;
 	return 0;
 }
 
 int vgpu_renderer_resource_unref(struct vgpu_renderer_client *c, uint32_t handle)
 {
-	struct res_map *m = find_res(c, handle);
-	if (!m) {
-		return -ENOENT;
+	for (struct res **pp = &c->buckets[res_bucket(c, handle)]; *pp; pp = &(*pp)->hash_next) {
+		struct res *e = *pp;
+		if (e->handle == handle) {
+			*pp = e->hash_next;
+			c->n_res--;
+			res_free(c, e);
+			return 0;
+		}
 	}
-	virgl_renderer_ctx_detach_resource((int)c->ctx_id, (int)m->res_id);
-	/* Detach the backing first so virglrenderer does not free it: the
-	 * caller owns it. */
-	struct iovec *iov = NULL;
-	int n = 0;
-	virgl_renderer_resource_detach_iov((int)m->res_id, &iov, &n);
-	virgl_renderer_resource_unref(m->res_id);
-	vgpu_renderer_ids_free(c->r->res_ids, m->res_id);
-	*m = c->res[--c->n_res];
-	return 0;
+	return -ENOENT;
 }
 
 uint32_t vgpu_renderer_resource_id(struct vgpu_renderer_client *c, uint32_t handle)
 {
-	struct res_map *m = find_res(c, handle);
-	return m ? m->res_id : 0;
+	struct res *e = find_res(c, handle);
+	return e ? e->res_id : 0;
 }
 
-int vgpu_renderer_submit(struct vgpu_renderer_client *c, const uint32_t *dw, uint32_t ndw)
+int vgpu_renderer_resource_info(struct vgpu_renderer_client *c, uint32_t handle,
+	struct vgpu_renderer_resource_info *info)
 {
+	struct res *e = find_res(c, handle);
+	if (!e) {
+		return -ENOENT;
+	}
+	struct virgl_renderer_resource_info vi;
+	memset(&vi, 0, sizeof(vi));
+	int ret = virgl_renderer_resource_get_info((int)e->res_id, &vi);
+	if (ret) {
+		return ret < 0 ? ret : -EINVAL;
+	}
+	*info = (struct vgpu_renderer_resource_info){
+		.width = vi.width, .height = vi.height, .depth = vi.depth,
+		.format = vi.virgl_format, .gl_texture = vi.tex_id,
+		.y0_top = (vi.flags & VIRGL_RESOURCE_Y_0_TOP) != 0,
+	};
+	return 0;
+}
+
+static uint32_t cs_lookup(void *data, uint32_t handle)
+{
+	return vgpu_renderer_resource_id(data, handle);
+}
+
+int vgpu_renderer_submit(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t *dw, uint32_t ndw)
+{
+	struct ctx *x = find_ctx(c, ctx);
+	if (!x) {
+		return -ENXIO;
+	}
 	if (ndw == 0) {
 		return 0;
 	}
 	if (ndw > INT32_MAX) {
 		return -EINVAL;
 	}
-	/* virglrenderer decodes in place but does not write the buffer. */
-	int ret = virgl_renderer_submit_cmd((void *)(uintptr_t)dw, (int)c->ctx_id, (int)ndw);
+	struct vgpu_cs_error err;
+	int ret = vgpu_cs_rewrite(dw, ndw, cs_lookup, c, &err);
+	if (ret < 0) {
+		zl_dbg("virgl", "renderer %s: ctx %u: stream refused at dword %u (cmd %u obj %u): %s",
+			c->name, ctx, err.offset, err.cmd, err.obj_type, err.msg);
+		return ret;
+	}
+	ret = virgl_renderer_submit_cmd(dw, (int)x->ctx_id, (int)ndw);
 	return ret ? (ret < 0 ? ret : -EINVAL) : 0;
 }
 
-int vgpu_renderer_transfer(struct vgpu_renderer_client *c, uint32_t handle, bool to_host,
-	uint32_t level, uint32_t stride, uint32_t layer_stride,
-	const struct vgpu_renderer_box *box, uint64_t offset)
+int vgpu_renderer_transfer(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle,
+	bool to_host, uint32_t level, uint32_t stride, uint32_t layer_stride,
+	const struct vgpu_renderer_box *box, uint64_t offset, const struct iovec *iov, int n_iov)
 {
-	struct res_map *m = find_res(c, handle);
-	if (!m) {
+	struct res *e = find_res(c, handle);
+	if (!e) {
 		return -ENOENT;
+	}
+	uint32_t ctx_id = 0;
+	if (ctx) {
+		struct ctx *x = find_ctx(c, ctx);
+		if (!x) {
+			return -ENXIO;
+		}
+		ctx_id = x->ctx_id;
+	}
+	if (!iov && !e->iov) {
+		return -EINVAL;
 	}
 	struct vr_box b = { box->x, box->y, box->z, box->w, box->h, box->d };
 	int ret;
-	/* No iov: virglrenderer uses the attached backing and checks the box
-	 * and offset against it. */
+	/* virglrenderer checks the box and the span against the memory. */
 	if (to_host) {
-		ret = virgl_renderer_transfer_write_iov(m->res_id, c->ctx_id, (int)level, stride,
-			layer_stride, (struct virgl_box *)&b, offset, NULL, 0);
+		ret = virgl_renderer_transfer_write_iov(e->res_id, ctx_id, (int)level, stride,
+			layer_stride, (struct virgl_box *)&b, offset, (struct iovec *)iov,
+			iov ? (unsigned)n_iov : 0);
 	} else {
-		ret = virgl_renderer_transfer_read_iov(m->res_id, c->ctx_id, level, stride,
-			layer_stride, (struct virgl_box *)&b, offset, NULL, 0);
+		ret = virgl_renderer_transfer_read_iov(e->res_id, ctx_id, level, stride,
+			layer_stride, (struct virgl_box *)&b, offset, (struct iovec *)iov,
+			iov ? n_iov : 0);
 	}
 	return ret ? (ret < 0 ? ret : -EINVAL) : 0;
 }
 
-int vgpu_renderer_fence(struct vgpu_renderer_client *c, vgpu_renderer_fence_func func, void *data)
+int vgpu_renderer_fence(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t ring_idx,
+	vgpu_renderer_fence_func func, void *data)
 {
 	struct vgpu_renderer *r = c->r;
+	uint32_t ctx_id = 0;
+	if (ctx) {
+		struct ctx *x = find_ctx(c, ctx);
+		if (!x) {
+			return -ENXIO;
+		}
+		ctx_id = x->ctx_id;
+	} else if (ring_idx) {
+		return -EINVAL;
+	}
 	struct fence *f = calloc(1, sizeof(*f));
 	if (!f) {
 		return -ENOMEM;
 	}
-	f->id = r->next_fence;
-	r->next_fence = r->next_fence == INT32_MAX ? 1 : r->next_fence + 1;
+	/* One counter for both kinds; the global timeline sees it as a
+	 * positive int32, wrapping. */
+	f->id = r->next_fence++;
+	if (ctx_id == 0) {
+		f->id = (f->id & INT32_MAX) ? (f->id & INT32_MAX) : 1;
+	}
+	f->ctx_id = ctx_id;
+	f->ring_idx = ring_idx;
 	f->client = c;
 	f->func = func;
 	f->data = data;
-	int ret = virgl_renderer_create_fence(f->id, c->ctx_id);
+	int ret = ctx_id ? virgl_renderer_context_create_fence(ctx_id, 0, ring_idx, f->id) :
+		virgl_renderer_create_fence((int)f->id, 0);
 	if (ret) {
 		free(f);
 		return ret < 0 ? ret : -EINVAL;

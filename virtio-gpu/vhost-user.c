@@ -134,6 +134,11 @@ struct vgpu_vhost_user {
 	struct vu_display display;
 	bool broken;
 	uint64_t ctrl_since_reset;
+	/* Bumped whenever the rings are forgotten: completions of requests
+	 * deferred before (their cookie carries it) are dropped. */
+	uint16_t ring_gen;
+	/* Response length of each deferred controlq chain, by head. */
+	uint32_t deferred_len[VGPU_VQ_MAX_SIZE];
 
 	int resched_fd;
 	struct zl_source *resched_src;
@@ -453,8 +458,25 @@ static size_t ctrl_handler(void *data, const struct vgpu_vq_chain *c)
 	uint64_t t_read = zl_now_ns();
 	vu->stats.ctrl_requests++;
 	vu->ctrl_since_reset++;
-	return vgpu_device_process_ctrl(vu->dev, c->iov, c->n_read,
-		c->iov + c->n_read, c->n_write, t_read);
+	/* The response is written now; only returning the chain waits for
+	 * the fence. The cookie: head, ring generation; the length follows. */
+	bool deferred = false;
+	uint64_t cookie = (uint64_t)c->head | (uint64_t)vu->ring_gen << 48;
+	size_t n = vgpu_device_process_ctrl_async(vu->dev, c->iov, c->n_read,
+		c->iov + c->n_read, c->n_write, t_read, cookie, &deferred);
+	if (!deferred) {
+		return n;
+	}
+	/* Responses are a few hundred bytes at most (capsets: a few KiB). */
+	if (n > c->write_len) {
+		n = c->write_len;
+	}
+	if (n > UINT32_MAX >> 1) {
+		n = 0;
+	}
+	vu->deferred_len[c->head] = (uint32_t)n;
+	vu->stats.deferred++;
+	return VGPU_VQ_DEFERRED;
 }
 
 static size_t cursor_handler(void *data, const struct vgpu_vq_chain *c)
@@ -699,6 +721,7 @@ static int display_open(struct vgpu_vhost_user *vu, int fd)
 
 static void device_reset(struct vgpu_vhost_user *vu)
 {
+	vu->ring_gen++;
 	vgpu_device_reset(vu->dev);
 	vu->ctrl_since_reset = 0;
 	vu->broken = false;
@@ -709,6 +732,7 @@ static void device_reset(struct vgpu_vhost_user *vu)
 /* Forgets everything the frontend set up. */
 static void session_teardown(struct vgpu_vhost_user *vu, bool reset_dev)
 {
+	vu->ring_gen++;
 	for (unsigned i = 0; i < VU_NUM_QUEUES; i++) {
 		ring_finish(&vu->rings[i]);
 	}
@@ -1678,6 +1702,21 @@ void vgpu_vhost_user_destroy(struct vgpu_vhost_user *vu)
 	close_fd(&vu->resched_fd);
 	free(vu->chain);
 	free(vu);
+}
+
+void vgpu_vhost_user_complete(struct vgpu_vhost_user *vu, uint64_t cookie)
+{
+	uint16_t head = (uint16_t)cookie;
+	uint16_t gen = (uint16_t)(cookie >> 48);
+	struct vu_ring *ring = &vu->rings[VU_CTRL_QUEUE];
+	if (gen != vu->ring_gen || !ring_ready(vu, ring) || head >= ring->vq.num) {
+		/* From before a reset or disconnect: that ring is gone. */
+		return;
+	}
+	vgpu_vq_push(&ring->vq, head, vu->deferred_len[head]);
+	if (vgpu_vq_need_notify(&ring->vq)) {
+		ring_notify(ring);
+	}
 }
 
 void vgpu_vhost_user_get_stats(const struct vgpu_vhost_user *vu, struct vgpu_vhost_user_stats *stats)

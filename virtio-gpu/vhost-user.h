@@ -82,8 +82,14 @@ struct vgpu_vhost_user_stats {
 	uint64_t cursor_requests;
 	uint64_t bad_chains;     /* chains returned empty */
 	uint64_t device_resets;
+	uint64_t deferred;         /* fenced requests held until their fence */
 	uint64_t display_features; /* what QEMU offered on the display socket */
 };
+/* The device's request_done(cookie): return that deferred controlq request
+ * to the guest. Stale cookies (from before a reset or reconnect) are
+ * ignored. */
+void vgpu_vhost_user_complete(struct vgpu_vhost_user *vu, uint64_t cookie);
+
 void vgpu_vhost_user_get_stats(const struct vgpu_vhost_user *vu, struct vgpu_vhost_user_stats *stats);
 
 /* Fuzzing and test seam: handles one complete message (12-byte header and

@@ -360,6 +360,15 @@ int vgpu_vq_process(struct vgpu_vq *vq, const struct vgpu_mem *mem, struct vgpu_
 		uint32_t len = 0;
 		if (r > 0) {
 			size_t written = handler(data, chain);
+			if (written == VGPU_VQ_DEFERRED) {
+				vq->n_chains++;
+				count++;
+				if ((unsigned)count >= budget) {
+					*more = vgpu_vq_arm_notify(vq);
+					break;
+				}
+				continue;
+			}
 			/* Never claim more than the driver gave us. */
 			if (written > chain->write_len) {
 				written = chain->write_len;

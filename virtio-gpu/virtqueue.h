@@ -150,7 +150,10 @@ bool vgpu_vq_need_notify(struct vgpu_vq *vq);
  * again instead of sleeping). */
 bool vgpu_vq_arm_notify(struct vgpu_vq *vq);
 
-/* Handles one chain: returns the bytes written into the writable iovecs. */
+/* Handles one chain: returns the bytes written into the writable iovecs, or
+ * VGPU_VQ_DEFERRED: the handler keeps the chain and returns it later with
+ * vgpu_vq_push() (chains may be used out of order). */
+#define VGPU_VQ_DEFERRED SIZE_MAX
 typedef size_t (*vgpu_vq_handler)(void *data, const struct vgpu_vq_chain *chain);
 /* Called whenever the driver should be interrupted. */
 typedef void (*vgpu_vq_notifier)(void *data);

@@ -27,6 +27,8 @@
 #define PIPE_TEXTURE_2D 2
 
 #define MAX_RESOURCES 65536
+/* A vtest connection has one GL context, this one in its namespace. */
+#define VTEST_CTX 1
 /* Shared memory one connection may hold: its resources' backings. (GL
  * storage inside virglrenderer is not counted yet.) */
 #define MAX_CONN_SHM_BYTES (1ull << 30)
@@ -225,18 +227,19 @@ static int do_resource_create(struct conn *c, const struct vgpu_vtest_msg *m)
 		.array_size = a->array_size, .last_level = a->last_level,
 		.nr_samples = a->nr_samples,
 	};
-	uint32_t id = 0;
-	int ret = vgpu_renderer_resource_create(c->client, a->handle, &args,
-		res.iov, res.iov ? 1 : 0, &id);
-	if (ret == 0 && id != a->handle) {
-		/* Mesa names resources by its own handles inside command
-		 * streams, which are not rewritten yet: a handle another client
-		 * holds cannot be remapped. */
-		zl_warn("vtest %s: resource %u is in use by another client", c->name, a->handle);
-		vgpu_renderer_resource_unref(c->client, a->handle);
-		ret = -EEXIST;
+	int ret = vgpu_renderer_resource_create(c->client, a->handle, &args, NULL);
+	if (ret < 0) {
+		goto err_map;
+	}
+	/* Resources are the connection's; its one context sees them all. */
+	if (res.iov) {
+		ret = vgpu_renderer_resource_attach_backing(c->client, a->handle, res.iov, 1);
+	}
+	if (ret == 0) {
+		ret = vgpu_renderer_ctx_attach(c->client, VTEST_CTX, a->handle);
 	}
 	if (ret < 0) {
+		vgpu_renderer_resource_unref(c->client, a->handle);
 		goto err_map;
 	}
 	if (memfd >= 0) {
@@ -357,7 +360,8 @@ static int do_transfer2(struct conn *c, const struct vgpu_vtest_msg *m)
 	}
 	struct vgpu_renderer_box box = { t->x, t->y, t->z, t->w, t->h, t->d };
 	bool put = m->cmd == VGPU_VCMD_TRANSFER_PUT2;
-	int ret = vgpu_renderer_transfer(c->client, t->handle, put, t->level, 0, 0, &box, t->offset);
+	int ret = vgpu_renderer_transfer(c->client, VTEST_CTX, t->handle, put, t->level, 0, 0,
+		&box, t->offset, NULL, 0);
 	if (ret < 0) {
 		zl_dbg("vtest", "vtest %s: transfer on %u failed: %d", c->name, t->handle, ret);
 		return 0; /* a bad box is the app's bug, not a protocol error */
@@ -413,6 +417,10 @@ static int dispatch(struct conn *c, const struct vgpu_vtest_msg *m)
 		if (!c->client) {
 			return -ENOMEM;
 		}
+		int ret = vgpu_renderer_ctx_create(c->client, VTEST_CTX, 0, "vtest");
+		if (ret < 0) {
+			return ret;
+		}
 		zl_info("vtest: client '%s' connected", c->name);
 		return 0;
 	}
@@ -454,7 +462,10 @@ static int dispatch(struct conn *c, const struct vgpu_vtest_msg *m)
 		}
 		return do_transfer2(c, m);
 	case VGPU_VCMD_SUBMIT_CMD: {
-		int ret = vgpu_renderer_submit(c->client, m->u.submit.dwords, m->u.submit.ndw);
+		/* The payload lies in our own input buffer (c->in), not in
+		 * memory the client shares: rewriting it in place is safe. */
+		int ret = vgpu_renderer_submit(c->client, VTEST_CTX,
+			(uint32_t *)(uintptr_t)m->u.submit.dwords, m->u.submit.ndw);
 		if (ret < 0) {
 			/* virglrenderer flags the context; the app sees
 			 * misrendering, the server carries on. */
@@ -462,7 +473,7 @@ static int dispatch(struct conn *c, const struct vgpu_vtest_msg *m)
 		}
 		/* A fence per submission, as virgl_test_server does: it is
 		 * what BUSY_WAIT waits on. */
-		return vgpu_renderer_fence(c->client, on_fence, c);
+		return vgpu_renderer_fence(c->client, 0, 0, on_fence, c);
 	}
 	case VGPU_VCMD_RESOURCE_BUSY_WAIT:
 		return do_busy_wait(c, m);

@@ -71,7 +71,17 @@ static void on_cursor_move(void *data, unsigned scanout_id, uint32_t x, uint32_t
 	e->y = y;
 }
 
+static void on_request_done(void *data, uint64_t cookie)
+{
+	struct harness *h = data;
+	if (h->n_done < sizeof(h->done) / sizeof(h->done[0])) {
+		h->done[h->n_done] = cookie;
+	}
+	h->n_done++;
+}
+
 static const struct vgpu_listener listener = {
+	.request_done = on_request_done,
 	.scanout_update = on_scanout_update,
 	.cursor_update = on_cursor_update,
 	.cursor_move = on_cursor_move,

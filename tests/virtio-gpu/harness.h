@@ -47,6 +47,9 @@ struct harness {
 	struct h_scanout_event scanout_events[H_MAX_EVENTS];
 	unsigned n_cursor_events;
 	struct h_cursor_event cursor_events[8];
+	/* Cookies of deferred requests the device completed, in order. */
+	unsigned n_done;
+	uint64_t done[64];
 	/* The last response header and its length. */
 	struct virtio_gpu_ctrl_hdr resp;
 	size_t resp_len;
