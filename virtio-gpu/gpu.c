@@ -1022,9 +1022,11 @@ static uint32_t cmd_get_capset(struct vgpu_device *dev, struct request *rq)
 	if (!dev->renderer) {
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
+	/* Version 0 is what Linux sends for Mesa (which leaves it unset), and
+	 * QEMU answers it: so do we. */
 	if ((id != VIRTIO_GPU_CAPSET_VIRGL && id != VIRTIO_GPU_CAPSET_VIRGL2) ||
 			vgpu_renderer_capset_info(dev->renderer, id, &max_ver, &size) < 0 ||
-			version == 0 || version > max_ver) {
+			version > max_ver) {
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	void *caps = NULL;
