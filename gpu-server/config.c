@@ -268,6 +268,15 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(g->qemu_ui, sizeof(g->qemu_ui), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "vtest-app") == 0) {
+			size_t n = strlen(value);
+			if (n == 0 || n >= sizeof(g->vtest_app)) {
+				return fail(st, "vtest-app: expected a process name of 1..%d bytes",
+					GS_NAME_MAX - 1);
+			}
+			snprintf(g->vtest_app, sizeof(g->vtest_app), "%s", value);
+			return 1;
+		}
 		if (strcmp(name, "gl") == 0) {
 			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
 				return fail(st, "gl=%s: expected on or off", value);
@@ -343,8 +352,18 @@ static int finish(struct parse_state *st)
 	st->line = 0;
 	for (unsigned gi = 0; gi < cfg->n_guests; gi++) {
 		struct gs_guest_config *g = &cfg->guests[gi];
-		if (!*g->vhost_user) {
-			fail(st, "[guest %s] has no vhost-user=PATH", g->name);
+		if (!*g->vhost_user == !*g->vtest_app) {
+			fail(st, "[guest %s] needs either vhost-user=PATH (a QEMU guest) or "
+				"vtest-app=NAME (a host GL app), not %s", g->name,
+				*g->vhost_user ? "both" : "neither");
+			return -EINVAL;
+		}
+		if (*g->vtest_app && !*cfg->vtest) {
+			fail(st, "[guest %s] vtest-app= needs [server] vtest=PATH", g->name);
+			return -EINVAL;
+		}
+		if (*g->vtest_app && *g->qemu_ui) {
+			fail(st, "[guest %s] qemu-ui= is for QEMU guests, not vtest-app=", g->name);
 			return -EINVAL;
 		}
 	}
@@ -374,6 +393,11 @@ static int finish(struct parse_state *st)
 				return -EINVAL;
 			}
 			z->layers[li].guest = (unsigned)gi;
+			if (*cfg->guests[gi].vtest_app && z->layers[li].scanout != 0) {
+				st->line = pl->line;
+				fail(st, "guest '%s' is a vtest app: it has scanout 0 only", pl->guest);
+				return -EINVAL;
+			}
 		}
 	}
 	return 0;

@@ -26,6 +26,9 @@ struct gs_guest_config {
 	 * and the guest's connectors stay connected. */
 	char qemu_ui[PATH_MAX];
 	bool no_gl;                 /* gl=off: a 2D-only device (no VIRGL feature) */
+	/* vtest-app=: instead of a QEMU guest, the vtest client with this
+	 * process name is the source of scanout 0 (needs [server] vtest=). */
+	char vtest_app[GS_NAME_MAX];
 };
 
 struct gs_zone_config {

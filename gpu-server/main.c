@@ -33,6 +33,10 @@ struct guest {
 	struct gs_qemu_ui *ui;           /* hotplug channel, or NULL */
 	struct vgpu_device_config dev_config;
 	unsigned viewers[VGPU_MAX_SCANOUTS]; /* zone clients showing each scanout */
+	/* vtest-app guests (no dev, no vu): our copy of the app's last frame,
+	 * the stable image the zones compose from (the app's own memory goes
+	 * when it disconnects). */
+	pixman_image_t *vtest_frame;
 };
 
 struct server {
@@ -227,15 +231,67 @@ static void guest_device_config(const struct gs_config *cfg, unsigned gi,
 	}
 }
 
-/* A vtest client presented its window. Making it a zone source
- * ([guest NAME] vtest-app=) comes next; for now it is only logged. */
+static struct guest *vtest_app_guest(struct server *s, const char *process_name)
+{
+	for (unsigned gi = 0; gi < s->config.n_guests; gi++) {
+		if (*s->config.guests[gi].vtest_app &&
+				strcmp(s->config.guests[gi].vtest_app, process_name) == 0) {
+			return &s->guests[gi];
+		}
+	}
+	return NULL;
+}
+
+/* A vtest client presented its window (Mesa read its display target back
+ * on swap). If a guest section names the app (vtest-app=), the frame is
+ * that guest's scanout 0: copy the damage into our frame and present it
+ * as a flush of a QEMU guest would. */
 static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
 {
-	(void)data;
+	struct server *s = data;
+	struct guest *g = vtest_app_guest(s, p->process_name);
+	uint64_t t_ns = zl_now_ns();
+	int w = pixman_image_get_width(p->image), h = pixman_image_get_height(p->image);
 	const uint32_t *px = (const uint32_t *)(const void *)pixman_image_get_data(p->image);
-	zl_dbg("vtest", "vtest %s: present %dx%d damage %d,%d-%d,%d px0=%08x", p->process_name,
-		pixman_image_get_width(p->image), pixman_image_get_height(p->image),
-		p->damage.x1, p->damage.y1, p->damage.x2, p->damage.y2, px[0]);
+	zl_dbg("vtest", "vtest %s: present %dx%d damage %d,%d-%d,%d px0=%08x%s", p->process_name,
+		w, h, p->damage.x1, p->damage.y1, p->damage.x2, p->damage.y2, px[0],
+		g ? "" : " (no guest shows this app)");
+	if (!g) {
+		return;
+	}
+	pixman_box32_t damage = p->damage;
+	if (!g->vtest_frame || pixman_image_get_width(g->vtest_frame) != w ||
+			pixman_image_get_height(g->vtest_frame) != h) {
+		/* A new size: a new image, all of it damaged (the zone
+		 * re-composes the layer whole on a new image anyway). */
+		pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
+		if (!img) {
+			zl_warn("guest %s: no memory for a %dx%d frame", g->config->name, w, h);
+			return;
+		}
+		if (g->vtest_frame) {
+			pixman_image_unref(g->vtest_frame);
+		}
+		g->vtest_frame = img;
+		damage = (pixman_box32_t){ 0, 0, w, h };
+	}
+	if (damage.x2 <= damage.x1 || damage.y2 <= damage.y1) {
+		return;
+	}
+	pixman_image_composite32(PIXMAN_OP_SRC, p->image, NULL, g->vtest_frame,
+		damage.x1, damage.y1, 0, 0, damage.x1, damage.y1,
+		damage.x2 - damage.x1, damage.y2 - damage.y1);
+	struct vgpu_scanout_update u = {
+		.scanout_id = 0,
+		.image = g->vtest_frame,
+		.src_w = (uint32_t)w,
+		.src_h = (uint32_t)h,
+		.damage = &damage,
+		.n_damage = 1,
+		.t_flush_ns = t_ns,
+		.present = true,
+	};
+	on_scanout_update(g, &u);
 }
 
 static const struct vgpu_vtest_listener vtest_listener = {
@@ -335,6 +391,11 @@ static int server_init(struct server *s)
 		g->config = &cfg->guests[gi];
 		struct vgpu_device_config *dc = &g->dev_config;
 		guest_device_config(cfg, gi, dc);
+		if (*g->config->vtest_app) {
+			zl_info("guest %s: the vtest app '%s' on scanout 0 (%ux%u)", g->config->name,
+				g->config->vtest_app, dc->scanouts[0].width, dc->scanouts[0].height);
+			continue;
+		}
 		dc->renderer = g->config->no_gl ? NULL : s->renderer;
 		g->dev = vgpu_device_create(dc, &device_listener, g);
 		if (!g->dev) {
@@ -369,6 +430,9 @@ static void server_finish(struct server *s)
 		gs_qemu_ui_destroy(s->guests[gi].ui);
 		vgpu_vhost_user_destroy(s->guests[gi].vu);
 		vgpu_device_destroy(s->guests[gi].dev);
+		if (s->guests[gi].vtest_frame) {
+			pixman_image_unref(s->guests[gi].vtest_frame);
+		}
 	}
 	/* After the devices and vtest: they hold its clients. */
 	vgpu_renderer_destroy(s->renderer);

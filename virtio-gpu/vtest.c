@@ -351,11 +351,17 @@ static int do_transfer2(struct conn *c, const struct vgpu_vtest_msg *m)
 	const struct vgpu_vtest_transfer *t = &m->u.transfer;
 	struct vt_res *r = find_res(c, t->handle);
 	if (!r || !r->map) {
+		zl_dbg("vtest", "vtest %s: transfer on %u: %s", c->name, t->handle,
+			r ? "the resource has no shared memory" : "no such resource");
 		return -EINVAL;
 	}
-	/* virglrenderer checks the box against the resource; the bytes
-	 * against our mapping are checked here too, as it is our memory. */
-	if (t->offset > r->size || t->data_size > r->size - t->offset) {
+	/* data_size is advisory in protocol 2: Mesa sends the size at its
+	 * own (aligned) stride, while the server transfers at the natural
+	 * stride, as virgl_test_server does. virglrenderer checks the span of
+	 * the box against the backing (our mapping, r->size bytes). */
+	if (t->offset > r->size) {
+		zl_dbg("vtest", "vtest %s: transfer on %u at %u outside its %llu bytes",
+			c->name, t->handle, t->offset, (unsigned long long)r->size);
 		return -EINVAL;
 	}
 	struct vgpu_renderer_box box = { t->x, t->y, t->z, t->w, t->h, t->d };

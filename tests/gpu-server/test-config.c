@@ -90,7 +90,7 @@ static void test_errors(void **state)
 	snprintf(buf, sizeof(buf), "%s[zone z]\nmode=100x100\nlayer=a:0 0,0 1x1\nmtu=100\n", guest);
 	expect_error(buf, "mtu=100");
 	expect_error("[guest a]\nquota-mb=1\n[zone z]\nmode=1x1\nlayer=a:0 0,0 1x1\n",
-		"no vhost-user");
+		"either vhost-user=PATH");
 	expect_error("[guest a b]\nvhost-user=x\n", "bad name");
 	expect_error("[guest a]\nqemu-ui=/tmp/q\n", "expected qmp:PATH");
 }
@@ -113,6 +113,21 @@ static void test_vtest_key(void **state)
 	snprintf(buf, sizeof(buf), "[server]\nvtest=%s\n", path);
 	expect_error(buf, "vtest=");
 	expect_error("[server]\nvtest=\n", "vtest=");
+
+	/* vtest-app: a host GL app as a guest's scanout 0. */
+	ini = "[server]\nvtest=/tmp/v\n[guest app]\nvtest-app=glmark2\n"
+		"[zone z]\nmode=10x10\nlayer=app:0 0,0 10x10\n";
+	assert_int_equal(gs_config_parse(&cfg, ini, err, sizeof(err)), 0);
+	assert_string_equal(cfg.guests[0].vtest_app, "glmark2");
+	assert_string_equal(cfg.guests[0].vhost_user, "");
+	expect_error("[guest app]\nvtest-app=x\n[zone z]\nmode=10x10\nlayer=app:0 0,0 10x10\n",
+		"needs [server] vtest=");
+	expect_error("[server]\nvtest=/tmp/v\n[guest app]\nvtest-app=x\nvhost-user=/tmp/a\n"
+		"[zone z]\nmode=10x10\nlayer=app:0 0,0 10x10\n", "not both");
+	expect_error("[server]\nvtest=/tmp/v\n[guest app]\nvtest-app=x\n"
+		"[zone z]\nmode=10x10\nlayer=app:1 0,0 10x10\n", "scanout 0 only");
+	expect_error("[server]\nvtest=/tmp/v\n[guest app]\nvtest-app=\n"
+		"[zone z]\nmode=10x10\nlayer=app:0 0,0 10x10\n", "vtest-app");
 }
 
 static void test_value_parsers(void **state)

@@ -1,0 +1,92 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# A vtest client as a zone source ([guest NAME] vtest-app=): a zone client
+# is connected, then the client named by vtest-app= presents its display
+# target (present-client.py: TRANSFER_PUT2 of a pattern, TRANSFER_GET2 back,
+# as Mesa's flush_frontbuffer does), and the zone client must receive that
+# pattern, CRC-verified, in the layer. A present by a client no guest names
+# changes nothing. Runs in a private mount namespace like vtest-gl-app.sh.
+# Usage: vtest-zone-source.sh GPU_SERVER ZONE_CLIENT
+set -u
+GS=$1
+ZC=$2
+if [ "${VTEST_IN_NS:-0}" != 1 ]; then
+	unshare -m true 2>/dev/null || { echo "SKIP: unshare -m not permitted"; exit 77; }
+	VTEST_IN_NS=1 exec unshare -m sh "$0" "$@"
+fi
+ORIG_TMP=/run/zonal-vtest-zone.$$
+mkdir -p "$ORIG_TMP" && mount --bind /tmp "$ORIG_TMP" || { echo "SKIP: cannot bind-mount /tmp"; exit 77; }
+mount -t tmpfs tmpfs /tmp || { echo "SKIP: cannot mount tmpfs on /tmp"; exit 77; }
+remap() {
+	case $1 in
+	/tmp/*) echo "$ORIG_TMP/${1#/tmp/}" ;;
+	/*) echo "$1" ;;
+	*) remap "$PWD/$1" ;;
+	esac
+}
+SELF_DIR=$(remap "$(cd "$(dirname "$0")" && pwd)")
+SRC_DIR=$(remap "$(cd "$(dirname "$0")/../.." && pwd)")
+GS=$(remap "$GS")
+ZC=$(remap "$ZC")
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+# The app's 64x32 frame sits at 16,8 in a 96x48 zone; the rest is black.
+cat > /tmp/gs.ini <<EOT
+[server]
+control=127.0.0.1:$PORT
+vtest=/tmp/.virgl_test
+[guest app]
+vtest-app=present-client
+[zone z]
+mode=96x48
+layer=app:0 16,8 64x32
+EOT
+ZONAL_DEBUG=vtest "$GS" -c /tmp/gs.ini > /tmp/gs.log 2>&1 &
+gs=$!
+i=0
+while [ $i -lt 100 ] && [ ! -S /tmp/.virgl_test ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -S /tmp/.virgl_test ]; then
+	kill $gs 2>/dev/null; wait $gs
+	grep -q "vtest is off" /tmp/gs.log && { echo "SKIP: no renderer here"; exit 77; }
+	echo "FAIL: no vtest socket"; cat /tmp/gs.log; exit 1
+fi
+# Frame 1 is the zone's key frame (black), frame 2 the app's present.
+timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z z -b headless -o /tmp/out -n 2 --stats /tmp/stats.json \
+	> /tmp/zc.log 2>&1 &
+zc=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q "zone z: client joined" /tmp/gs.log; do sleep 0.1; i=$((i + 1)); done
+timeout 60 python3 "$SELF_DIR/present-client.py" /tmp/.virgl_test || { echo "FAIL: present-client"; cat /tmp/gs.log; exit 1; }
+wait $zc
+zcrc=$?
+kill $gs
+wait $gs
+gsrc=$?
+if [ $zcrc -ne 0 ] || [ $gsrc -ne 0 ]; then
+	echo "FAIL: zone-client rc=$zcrc gpu-server rc=$gsrc"; cat /tmp/zc.log /tmp/gs.log; exit 1
+fi
+grep -q "guest app: the vtest app 'present-client' on scanout 0 (64x32)" /tmp/gs.log ||
+	{ echo "FAIL: no vtest-app guest"; cat /tmp/gs.log; exit 1; }
+python3 - /tmp/out/last.png /tmp/stats.json "$SRC_DIR/tools/check-pattern" <<'PY' || { cat /tmp/gs.log; exit 1; }
+import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("cp", sys.argv[3])
+spec = importlib.util.spec_from_loader("cp", loader)
+cp = importlib.util.module_from_spec(spec)
+loader.exec_module(cp)
+img = cp.read_image(sys.argv[1])
+st = json.load(open(sys.argv[2]))
+assert st["frames_presented"] == 2 and st["crc_mismatches"] == 0, st
+assert (img.width, img.height) == (96, 48), (img.width, img.height)
+bad = 0
+for y in range(48):
+    for x in range(96):
+        want = (0x11, 0x22, 0x33) if 16 <= x < 80 and 8 <= y < 40 else (0, 0, 0)
+        if tuple(img.pixel(x, y)) != want:
+            bad += 1
+            if bad < 5:
+                print("pixel %d,%d = %s, want %s" % (x, y, img.pixel(x, y), want))
+if bad:
+    sys.exit("FAIL: %d wrong pixels" % bad)
+print("zone shows the app's frame: 64x32 of 112233 at 16,8; latency p50 %s ms" % st["latency_ms"]["p50"])
+PY
+echo PASS
