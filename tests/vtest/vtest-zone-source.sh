@@ -40,6 +40,11 @@ vtest-app=present-client
 [zone z]
 mode=96x48
 layer=app:0 16,8 64x32
+[guest gears]
+vtest-app=glxgears
+[zone g]
+mode=300x300
+layer=gears:0 0,0 300x300
 EOT
 ZONAL_DEBUG=vtest "$GS" -c /tmp/gs.ini > /tmp/gs.log 2>&1 &
 gs=$!
@@ -59,6 +64,29 @@ while [ $i -lt 100 ] && ! grep -q "zone z: client joined" /tmp/gs.log; do sleep 
 timeout 60 python3 "$SELF_DIR/present-client.py" /tmp/.virgl_test || { echo "FAIL: present-client"; cat /tmp/gs.log; exit 1; }
 wait $zc
 zcrc=$?
+
+# An unmodified GL app: glxgears on Xvfb with Mesa's virpipe driver; its
+# swaps (flush_frontbuffer) are the zone's frames.
+gears=skip
+if command -v Xvfb >/dev/null && command -v glxgears >/dev/null; then
+	mkdir -p /tmp/.X11-unix
+	Xvfb :77 -screen 0 640x480x24 > /tmp/xvfb.log 2>&1 &
+	xv=$!
+	timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z g -b headless -o /tmp/out-g -n 10 \
+		--stats /tmp/stats-g.json > /tmp/zc-g.log 2>&1 &
+	zcg=$!
+	i=0
+	while [ $i -lt 100 ] && [ "$(grep -c 'client joined' /tmp/gs.log)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+	DISPLAY=:77 LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=virpipe timeout 30 glxgears -info \
+		> /tmp/gears.log 2>&1 &
+	gp=$!
+	wait $zcg
+	gears=$?
+	kill $gp $xv 2>/dev/null
+	wait $gp $xv 2>/dev/null
+	grep -q "GL_RENDERER *= virgl" /tmp/gears.log || { echo "FAIL: glxgears not on virgl"; cat /tmp/gears.log; exit 1; }
+	[ $gears -eq 0 ] || { echo "FAIL: glxgears zone client rc=$gears"; cat /tmp/zc-g.log /tmp/gs.log; exit 1; }
+fi
 kill $gs
 wait $gs
 gsrc=$?
@@ -89,4 +117,28 @@ if bad:
     sys.exit("FAIL: %d wrong pixels" % bad)
 print("zone shows the app's frame: 64x32 of 112233 at 16,8; latency p50 %s ms" % st["latency_ms"]["p50"])
 PY
+if [ "$gears" = skip ]; then
+	echo "glxgears part skipped (no Xvfb or glxgears)"
+else
+	python3 - /tmp/out-g/last.png /tmp/stats-g.json "$SRC_DIR/tools/check-pattern" <<'PY' || exit 1
+import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("cp", sys.argv[3])
+spec = importlib.util.spec_from_loader("cp", loader)
+cp = importlib.util.module_from_spec(spec)
+loader.exec_module(cp)
+img = cp.read_image(sys.argv[1])
+st = json.load(open(sys.argv[2]))
+assert st["frames_presented"] == 10 and st["crc_mismatches"] == 0, st
+# glxgears: a red gear lower left, a green one right, a blue one on top.
+def count(x0, y0, x1, y1, pred):
+    return sum(1 for y in range(y0, y1) for x in range(x0, x1) if pred(img.pixel(x, y)))
+red = count(0, 150, 150, 300, lambda p: p[0] > 120 and p[1] < 60 and p[2] < 60)
+green = count(150, 100, 300, 250, lambda p: p[1] > 120 and p[0] < 60 and p[2] < 60)
+blue = count(50, 0, 200, 120, lambda p: p[2] > 120 and p[0] < 60 and p[1] < 60)
+print("glxgears through gpu-server: red %d green %d blue %d pixels where the gears belong; latency p50 %s ms"
+      % (red, green, blue, st["latency_ms"]["p50"]))
+if min(red, green, blue) < 500:
+    sys.exit("FAIL: the gears are not where glxgears draws them")
+PY
+fi
 echo PASS
