@@ -14,18 +14,25 @@ if [ "${VTEST_IN_NS:-0}" != 1 ]; then
 	unshare -m true 2>/dev/null || { echo "SKIP: unshare -m not permitted"; exit 77; }
 	VTEST_IN_NS=1 exec unshare -m sh "$0" "$@"
 fi
+# Absolute paths first: the checkout may live under /tmp (CI clones there),
+# which the tmpfs below hides; the original /tmp stays reachable through a
+# bind mount, and the paths are remapped through it.
+SELF_ABS=$(cd "$(dirname "$0")" && pwd)
+SRC_ABS=$(cd "$SELF_ABS/../.." && pwd)
+case $GS in /*) ;; *) GS=$PWD/$GS ;; esac
+case $ZC in /*) ;; *) ZC=$PWD/$ZC ;; esac
 ORIG_TMP=/run/zonal-vtest-zone.$$
 mkdir -p "$ORIG_TMP" && mount --bind /tmp "$ORIG_TMP" || { echo "SKIP: cannot bind-mount /tmp"; exit 77; }
 mount -t tmpfs tmpfs /tmp || { echo "SKIP: cannot mount tmpfs on /tmp"; exit 77; }
+cd / || exit 1
 remap() {
 	case $1 in
 	/tmp/*) echo "$ORIG_TMP/${1#/tmp/}" ;;
-	/*) echo "$1" ;;
-	*) remap "$PWD/$1" ;;
+	*) echo "$1" ;;
 	esac
 }
-SELF_DIR=$(remap "$(cd "$(dirname "$0")" && pwd)")
-SRC_DIR=$(remap "$(cd "$(dirname "$0")/../.." && pwd)")
+SELF_DIR=$(remap "$SELF_ABS")
+SRC_DIR=$(remap "$SRC_ABS")
 GS=$(remap "$GS")
 ZC=$(remap "$ZC")
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
