@@ -691,26 +691,30 @@ int vgpu_renderer_ctx_destroy(struct vgpu_renderer_client *c, uint32_t handle)
 	return 0;
 }
 
-int vgpu_renderer_ctx_attach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle)
+static int ctx_attach_detach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle,
+	bool attach)
 {
 	struct ctx *x = find_ctx(c, ctx);
 	struct res *e = find_res(c, handle);
 	if (!x || !e) {
 		return -ENOENT;
 	}
-	virgl_renderer_ctx_attach_resource((int)x->ctx_id, (int)e->res_id);
+	if (attach) {
+		virgl_renderer_ctx_attach_resource((int)x->ctx_id, (int)e->res_id);
+	} else {
+		virgl_renderer_ctx_detach_resource((int)x->ctx_id, (int)e->res_id);
+	}
 	return 0;
+}
+
+int vgpu_renderer_ctx_attach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle)
+{
+	return ctx_attach_detach(c, ctx, handle, true);
 }
 
 int vgpu_renderer_ctx_detach(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t handle)
 {
-	struct ctx *x = find_ctx(c, ctx);
-	struct res *e = find_res(c, handle);
-	if (!x || !e) {
-		return -ENOENT;
-	}
-	virgl_renderer_ctx_detach_resource((int)x->ctx_id, (int)e->res_id);
-	return 0;
+	return ctx_attach_detach(c, ctx, handle, false);
 }
 
 int vgpu_renderer_resource_create(struct vgpu_renderer_client *c, uint32_t handle,

@@ -62,6 +62,14 @@ if [ ! -S /tmp/.virgl_test ]; then
 	grep -q "vtest is off" /tmp/gs.log && { echo "SKIP: no renderer here"; exit 77; }
 	echo "FAIL: no vtest socket"; cat /tmp/gs.log; exit 1
 fi
+# Python prelude of both checks: img (the zone client's last.png through
+# tools/check-pattern's PNG reader) and st (its stats).
+LOAD='import importlib.machinery, importlib.util, json, sys
+loader = importlib.machinery.SourceFileLoader("cp", sys.argv[3])
+cp = importlib.util.module_from_spec(importlib.util.spec_from_loader("cp", loader))
+loader.exec_module(cp)
+img = cp.read_image(sys.argv[1])
+st = json.load(open(sys.argv[2]))'
 # Frame 1 is the zone's key frame (black), frame 2 the app's present.
 timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z z -b headless -o /tmp/out -n 2 --stats /tmp/stats.json \
 	> /tmp/zc.log 2>&1 &
@@ -102,14 +110,9 @@ if [ $zcrc -ne 0 ] || [ $gsrc -ne 0 ]; then
 fi
 grep -q "guest app: the vtest app 'present-client' on scanout 0 (64x32)" /tmp/gs.log ||
 	{ echo "FAIL: no vtest-app guest"; cat /tmp/gs.log; exit 1; }
-python3 - /tmp/out/last.png /tmp/stats.json "$SRC_DIR/tools/check-pattern" <<'PY' || { cat /tmp/gs.log; exit 1; }
-import importlib.machinery, importlib.util, json, sys
-loader = importlib.machinery.SourceFileLoader("cp", sys.argv[3])
-spec = importlib.util.spec_from_loader("cp", loader)
-cp = importlib.util.module_from_spec(spec)
-loader.exec_module(cp)
-img = cp.read_image(sys.argv[1])
-st = json.load(open(sys.argv[2]))
+python3 - /tmp/out/last.png /tmp/stats.json "$SRC_DIR/tools/check-pattern" "$LOAD" <<'PY' || { cat /tmp/gs.log; exit 1; }
+import sys
+exec(sys.argv[4])
 assert st["frames_presented"] == 2 and st["crc_mismatches"] == 0, st
 assert (img.width, img.height) == (96, 48), (img.width, img.height)
 bad = 0
@@ -127,14 +130,9 @@ PY
 if [ "$gears" = skip ]; then
 	echo "glxgears part skipped (no Xvfb or glxgears)"
 else
-	python3 - /tmp/out-g/last.png /tmp/stats-g.json "$SRC_DIR/tools/check-pattern" <<'PY' || exit 1
-import importlib.machinery, importlib.util, json, sys
-loader = importlib.machinery.SourceFileLoader("cp", sys.argv[3])
-spec = importlib.util.spec_from_loader("cp", loader)
-cp = importlib.util.module_from_spec(spec)
-loader.exec_module(cp)
-img = cp.read_image(sys.argv[1])
-st = json.load(open(sys.argv[2]))
+	python3 - /tmp/out-g/last.png /tmp/stats-g.json "$SRC_DIR/tools/check-pattern" "$LOAD" <<'PY' || exit 1
+import sys
+exec(sys.argv[4])
 assert st["frames_presented"] == 10 and st["crc_mismatches"] == 0, st
 # glxgears: a red gear lower left, a green one right, a blue one on top.
 def count(x0, y0, x1, y1, pred):
