@@ -16,6 +16,7 @@
 
 #include "util/log.h"
 #include "util/loop.h"
+#include "egl.h"
 #include "virgl-cs.h"
 
 /* virglrenderer's struct virgl_box (virgl_hw.h is not installed). */
@@ -204,6 +205,7 @@ struct vgpu_renderer {
 	uint64_t next_fence;
 	bool fence_signalled;
 	unsigned n_clients;
+	struct vgpu_egl *egl;
 	char gl_name[128];
 };
 
@@ -315,26 +317,67 @@ static void on_soon(void *data)
 	complete_fences(r);
 }
 
-static struct virgl_renderer_callbacks callbacks = {
-	.version = 3,
-	.write_fence = cb_write_fence,
-	.write_context_fence = cb_write_context_fence,
-};
-
-/* virglrenderer 0.10.4 dereferences NULL inside virgl_renderer_init() when
- * EGL has no usable display (no Mesa vendor, broken driver): try it in a
- * child first, so a machine without EGL costs the server its 3D only. */
-static void probe_write_fence(void *cookie, uint32_t fence)
+/* virglrenderer draws in contexts of our EGL (egl.h), so that they share
+ * objects with the compositor's: a guest's scanout texture is sampled where
+ * it lies. */
+static virgl_renderer_gl_context cb_create_gl_context(void *cookie, int scanout_idx,
+	struct virgl_renderer_gl_ctx_param *param)
 {
-	(void)cookie;
-	(void)fence;
+	struct vgpu_renderer *r = cookie;
+	(void)scanout_idx;
+	/* param->shared or not, every context joins the one share group. */
+	return vgpu_egl_context_create(r->egl, param->major_ver, param->minor_ver);
 }
 
-static struct virgl_renderer_callbacks probe_callbacks = {
-	.version = 1,
-	.write_fence = probe_write_fence,
+static void cb_destroy_gl_context(void *cookie, virgl_renderer_gl_context ctx)
+{
+	struct vgpu_renderer *r = cookie;
+	vgpu_egl_context_destroy(r->egl, ctx);
+}
+
+static int cb_make_current(void *cookie, int scanout_idx, virgl_renderer_gl_context ctx)
+{
+	struct vgpu_renderer *r = cookie;
+	(void)scanout_idx;
+	return vgpu_egl_make_current(r->egl, ctx);
+}
+
+static void *cb_get_egl_display(void *cookie)
+{
+	struct vgpu_renderer *r = cookie;
+	return vgpu_egl_display(r->egl);
+}
+
+static struct virgl_renderer_callbacks callbacks = {
+	.version = 4,
+	.write_fence = cb_write_fence,
+	.create_gl_context = cb_create_gl_context,
+	.destroy_gl_context = cb_destroy_gl_context,
+	.make_current = cb_make_current,
+	.write_context_fence = cb_write_context_fence,
+	.get_egl_display = cb_get_egl_display,
 };
 
+/* EGL and virglrenderer, in this process. */
+static int init_gl(struct vgpu_renderer *r, int flags)
+{
+	r->egl = vgpu_egl_create();
+	if (!r->egl) {
+		return -ENODEV;
+	}
+	int ret = virgl_renderer_init(r, flags, &callbacks);
+	if (ret) {
+		zl_err("renderer: virgl_renderer_init failed: %d", ret);
+		vgpu_egl_destroy(r->egl);
+		r->egl = NULL;
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* virglrenderer 0.10.4 can crash inside virgl_renderer_init() on a broken
+ * EGL (no Mesa vendor, a driver that fails half-way): try it in a child
+ * first, so a machine without working GL costs the server its 3D only. */
 static bool init_survives(int flags)
 {
 	pid_t pid = fork();
@@ -342,8 +385,8 @@ static bool init_survives(int flags)
 		return true; /* cannot probe: take the chance */
 	}
 	if (pid == 0) {
-		static int cookie;
-		_exit(virgl_renderer_init(&cookie, flags, &probe_callbacks) == 0 ? 0 : 1);
+		struct vgpu_renderer probe = { 0 };
+		_exit(init_gl(&probe, flags) == 0 ? 0 : 1);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
@@ -357,7 +400,7 @@ static bool init_survives(int flags)
 		return false;
 	}
 	if (WEXITSTATUS(status) != 0) {
-		zl_err("renderer: virglrenderer cannot initialise EGL surfaceless");
+		zl_err("renderer: virglrenderer cannot initialise on EGL surfaceless");
 		return false;
 	}
 	return true;
@@ -387,14 +430,8 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 		goto err_ids;
 	}
 	virgl_set_debug_callback(debug_cb);
-	int flags = VIRGL_RENDERER_USE_EGL | VIRGL_RENDERER_USE_SURFACELESS |
-		VIRGL_RENDERER_THREAD_SYNC;
-	if (!init_survives(flags)) {
-		goto err_ids;
-	}
-	int ret = virgl_renderer_init(r, flags, &callbacks);
-	if (ret) {
-		zl_err("renderer: virgl_renderer_init (EGL surfaceless) failed: %d", ret);
+	int flags = VIRGL_RENDERER_THREAD_SYNC;
+	if (!init_survives(flags) || init_gl(r, flags) < 0) {
 		goto err_ids;
 	}
 	r->soon = zl_loop_add_timer(loop, on_soon, r);
@@ -428,11 +465,25 @@ err_init:
 	zl_source_remove(r->soon);
 	zl_source_remove(r->poll_src);
 	virgl_renderer_cleanup(r);
+	vgpu_egl_destroy(r->egl);
 err_ids:
 	vgpu_renderer_ids_destroy(r->ctx_ids);
 	vgpu_renderer_ids_destroy(r->res_ids);
 	free(r);
 	return NULL;
+}
+
+int vgpu_renderer_gl_begin(struct vgpu_renderer *r)
+{
+	return vgpu_egl_make_current(r->egl, vgpu_egl_root(r->egl));
+}
+
+void vgpu_renderer_gl_end(struct vgpu_renderer *r)
+{
+	(void)r;
+	/* virglrenderer caches which of its contexts is current: make it
+	 * switch back for real on its next call. */
+	virgl_renderer_force_ctx_0();
 }
 
 void vgpu_renderer_destroy(struct vgpu_renderer *r)
@@ -452,6 +503,7 @@ void vgpu_renderer_destroy(struct vgpu_renderer *r)
 		free(f);
 	}
 	virgl_renderer_cleanup(r);
+	vgpu_egl_destroy(r->egl);
 	vgpu_renderer_ids_destroy(r->ctx_ids);
 	vgpu_renderer_ids_destroy(r->res_ids);
 	the_renderer = NULL;

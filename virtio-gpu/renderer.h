@@ -35,6 +35,13 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 /* Accepts NULL. All clients must be destroyed first. */
 void vgpu_renderer_destroy(struct vgpu_renderer *r);
 
+/* The compositor's GL: makes the root context of the renderer's EGL share
+ * group current (egl.h), in which every resource's texture can be sampled.
+ * All GL calls of the compositor sit between begin and end; end gives GL
+ * back to virglrenderer. 0 or -EIO. */
+int vgpu_renderer_gl_begin(struct vgpu_renderer *r);
+void vgpu_renderer_gl_end(struct vgpu_renderer *r);
+
 /* Capset 'set' (2: virgl2) at its highest version into a malloc'd buffer the
  * caller frees. 0 or negative errno. */
 int vgpu_renderer_get_caps(struct vgpu_renderer *r, uint32_t set, void **caps, uint32_t *size);

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <dlfcn.h>
 
 #include "harness.h"
+#include "../mesa-lsan.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "virtio-gpu/renderer.h"
@@ -397,11 +397,7 @@ static void test_fence_deferred(void **state)
 
 int main(void)
 {
-	/* Mesa's driver leaks a little at exit, from a module EGL has unloaded
-	 * by then, which LeakSanitizer cannot name. Keeping it loaded lets
-	 * tests/lsan.supp name (and suppress) it and only it. */
-	dlopen("libgallium_dri.so", RTLD_LAZY | RTLD_NODELETE);
-	dlopen(DRI_DIR "/swrast_dri.so", RTLD_LAZY | RTLD_NODELETE);
+	test_keep_mesa_loaded();
 	zl_log_init(ZL_ERROR);
 	loop = zl_loop_create();
 	renderer = loop ? vgpu_renderer_create(loop, NULL) : NULL;

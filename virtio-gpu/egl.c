@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+#include "egl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <epoxy/egl.h>
+
+#include "util/log.h"
+
+struct vgpu_egl {
+	EGLDisplay dpy;
+	EGLContext root;
+};
+
+static bool has_ext(const char *list, const char *ext)
+{
+	size_t n = strlen(ext);
+	for (const char *p = list; p && (p = strstr(p, ext)); p += n) {
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static EGLContext create_context(EGLDisplay dpy, EGLContext share, int major, int minor)
+{
+	/* The API is per thread: virglrenderer's fence thread creates its
+	 * context from its own. */
+	if (!eglBindAPI(EGL_OPENGL_API)) {
+		return EGL_NO_CONTEXT;
+	}
+	const EGLint attrs[] = {
+		EGL_CONTEXT_MAJOR_VERSION, major,
+		EGL_CONTEXT_MINOR_VERSION, minor,
+		EGL_CONTEXT_OPENGL_PROFILE_MASK, EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+		EGL_NONE,
+	};
+	return eglCreateContext(dpy, EGL_NO_CONFIG_KHR, share, attrs);
+}
+
+struct vgpu_egl *vgpu_egl_create(void)
+{
+	const char *client = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
+	if (!has_ext(client, "EGL_MESA_platform_surfaceless") ||
+		!has_ext(client, "EGL_EXT_platform_base")) {
+		zl_err("egl: no EGL_MESA_platform_surfaceless (Mesa's EGL is needed)");
+		return NULL;
+	}
+	struct vgpu_egl *egl = calloc(1, sizeof(*egl));
+	if (!egl) {
+		return NULL;
+	}
+	/* The EXT entry point: libepoxy resolves it from client extensions,
+	 * while the EGL 1.5 one needs a display to know the version. */
+	egl->dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+	EGLint major, minor;
+	if (egl->dpy == EGL_NO_DISPLAY || !eglInitialize(egl->dpy, &major, &minor)) {
+		zl_err("egl: cannot initialise the surfaceless display (0x%x)", eglGetError());
+		goto err_free;
+	}
+	const char *exts = eglQueryString(egl->dpy, EGL_EXTENSIONS);
+	if (!has_ext(exts, "EGL_KHR_no_config_context") ||
+		!has_ext(exts, "EGL_KHR_surfaceless_context")) {
+		zl_err("egl: the display lacks EGL_KHR_no_config_context or "
+			"EGL_KHR_surfaceless_context");
+		goto err_term;
+	}
+	egl->root = create_context(egl->dpy, EGL_NO_CONTEXT, 3, 3);
+	if (egl->root == EGL_NO_CONTEXT) {
+		zl_err("egl: no OpenGL 3.3 core context (0x%x)", eglGetError());
+		goto err_term;
+	}
+	zl_info("egl: surfaceless EGL %d.%d (%s)", major, minor,
+		eglQueryString(egl->dpy, EGL_VENDOR));
+	return egl;
+
+err_term:
+	eglTerminate(egl->dpy);
+err_free:
+	free(egl);
+	return NULL;
+}
+
+void vgpu_egl_destroy(struct vgpu_egl *egl)
+{
+	if (!egl) {
+		return;
+	}
+	eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	eglDestroyContext(egl->dpy, egl->root);
+	eglTerminate(egl->dpy);
+	eglReleaseThread();
+	free(egl);
+}
+
+void *vgpu_egl_display(struct vgpu_egl *egl)
+{
+	return egl->dpy;
+}
+
+void *vgpu_egl_root(struct vgpu_egl *egl)
+{
+	return egl->root;
+}
+
+void *vgpu_egl_context_create(struct vgpu_egl *egl, int major, int minor)
+{
+	EGLContext ctx = create_context(egl->dpy, egl->root, major, minor);
+	return ctx == EGL_NO_CONTEXT ? NULL : ctx;
+}
+
+void vgpu_egl_context_destroy(struct vgpu_egl *egl, void *ctx)
+{
+	if (ctx) {
+		if (eglGetCurrentContext() == ctx) {
+			eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+		}
+		eglDestroyContext(egl->dpy, ctx);
+	}
+}
+
+int vgpu_egl_make_current(struct vgpu_egl *egl, void *ctx)
+{
+	EGLContext c = ctx ? ctx : EGL_NO_CONTEXT;
+	if (!eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, c)) {
+		zl_err("egl: eglMakeCurrent failed (0x%x)", eglGetError());
+		return -EIO;
+	}
+	return 0;
+}

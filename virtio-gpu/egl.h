@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VGPU_EGL_H
+#define VGPU_EGL_H
+
+#include <stdbool.h>
+
+/* The server's EGL: one display and one share group for every GL context of
+ * the process (virglrenderer's, through its context callbacks, and the
+ * compositor's), so that a texture a guest renders is sampled by the
+ * compositor without a copy. Headless: Mesa's surfaceless platform (llvmpipe
+ * without a GPU), desktop GL core profile, no configs and no surfaces.
+ *
+ * Contexts are EGLContext values behind void *; EGL's current context is per
+ * thread, and so are these calls: any thread may create and make current. */
+
+struct vgpu_egl;
+
+/* NULL (and logs why) if there is no surfaceless EGL with desktop GL. */
+struct vgpu_egl *vgpu_egl_create(void);
+/* Accepts NULL. Every context but the root must be destroyed first. */
+void vgpu_egl_destroy(struct vgpu_egl *egl);
+
+/* The EGLDisplay. */
+void *vgpu_egl_display(struct vgpu_egl *egl);
+
+/* A GL core context of at least version major.minor sharing objects with the
+ * root (and so with every other context made here); NULL if the driver has
+ * no such version. Caller destroys. */
+void *vgpu_egl_context_create(struct vgpu_egl *egl, int major, int minor);
+void vgpu_egl_context_destroy(struct vgpu_egl *egl, void *ctx);
+/* ctx NULL releases the thread's context. 0 or -EIO. */
+int vgpu_egl_make_current(struct vgpu_egl *egl, void *ctx);
+
+/* The root context (GL 3.3 core): the one the compositor draws with. */
+void *vgpu_egl_root(struct vgpu_egl *egl);
+
+#endif
