@@ -37,13 +37,21 @@ struct gl_source {
 	GLint flip_h;           /* 0, or the texture height when its rows are bottom-up */
 };
 
+struct gl_program {
+	GLuint id;
+	/* -1 where the program has no such uniform (glUniform ignores it). */
+	GLint layer, src_origin, src_size, flip_h, scaled, scale;
+	GLint cursor, cursor_pos, cursor_box;
+};
+
+enum { PROG_COPY, PROG_EXACT, N_PROGS };
+
 struct gl_zone {
 	const struct comp_gl_engine *engine;
-	GLuint program, vao, sampler, fbo, frame;
-	struct {
-		GLint layer, src_origin, src_size, flip_h, scaled, scale;
-		GLint cursor, cursor_pos, cursor_box;
-	} u;
+	/* copy: a 1:1 layer without cursor (the common case; cheap enough
+	 * for llvmpipe); exact: everything, in pixman's integer math. */
+	struct gl_program progs[N_PROGS];
+	GLuint vao, sampler, fbo, frame;
 	struct gl_source sources[COMP_MAX_LAYERS];
 };
 
@@ -52,6 +60,19 @@ static const char *vs_src =
 	"void main() {\n"
 	"	vec2 p = vec2(float((gl_VertexID & 1) * 4 - 1), float((gl_VertexID & 2) * 2 - 1));\n"
 	"	gl_Position = vec4(p, 0.0, 1.0);\n"
+	"}\n";
+
+/* 1:1: texels as they are (unorm8 to float and back is exact). */
+static const char *fs_copy_src =
+	"#version 330 core\n"
+	"uniform sampler2D u_src;\n"
+	"uniform ivec2 u_layer, u_src_origin;\n"
+	"uniform int u_flip_h;\n"
+	"out vec4 o;\n"
+	"void main() {\n"
+	"	ivec2 t = u_src_origin + ivec2(gl_FragCoord.xy) - u_layer;\n"
+	"	if (u_flip_h > 0) t.y = u_flip_h - 1 - t.y;\n"
+	"	o = vec4(texelFetch(u_src, t, 0).rgb, 1.0);\n"
 	"}\n";
 
 /* Integer math throughout; uint where pixman's int32 arithmetic may wrap in
@@ -64,7 +85,7 @@ static const char *fs_src =
 	"uniform int u_flip_h;\n"
 	"uniform bool u_scaled, u_cursor;\n"
 	"uniform ivec4 u_cursor_box;\n"
-	"out uvec4 o;\n"
+	"out vec4 o;\n"
 	"uvec4 src_texel(ivec2 p) {\n"
 	"	p = clamp(p, ivec2(0), u_src_size - 1); /* PAD repeat */\n"
 	"	ivec2 t = u_src_origin + p;\n"
@@ -113,7 +134,7 @@ static const char *fs_src =
 	"		t = (t + (t >> 8)) >> 8;\n"
 	"		c = min(k + t, uvec4(255u));\n"
 	"	}\n"
-	"	o = uvec4(c.b, c.g, c.r, 255u); /* x8r8g8b8 bytes, opaque */\n"
+	"	o = vec4(vec3(c.rgb) / 255.0, 1.0); /* exact: unorm8 rounds back to c */\n"
 	"}\n";
 
 static GLuint compile(GLenum type, const char *src)
@@ -133,10 +154,10 @@ static GLuint compile(GLenum type, const char *src)
 	return sh;
 }
 
-static GLuint link_program(void)
+static GLuint link_program(const char *fs_text)
 {
 	GLuint vs = compile(GL_VERTEX_SHADER, vs_src);
-	GLuint fs = compile(GL_FRAGMENT_SHADER, fs_src);
+	GLuint fs = compile(GL_FRAGMENT_SHADER, fs_text);
 	GLuint prog = 0;
 	if (vs && fs) {
 		prog = glCreateProgram();
@@ -332,9 +353,9 @@ static void scissor(const pixman_box32_t *b)
 
 static void fill_black(const pixman_box32_t *b)
 {
-	static const GLuint black[4] = { 0, 0, 0, 255 };
+	static const GLfloat black[4] = { 0, 0, 0, 1 };
 	scissor(b);
-	glClearBufferuiv(GL_COLOR, 0, black);
+	glClearBufferfv(GL_COLOR, 0, black);
 }
 
 /* Draws layer l (and its cursor) into b, which lies within l->vis. */
@@ -347,23 +368,25 @@ static void draw_layer(struct comp_zone *zone, const struct comp_layer *l, const
 		fill_black(b);
 		return;
 	}
-	glActiveTexture(GL_TEXTURE0);
-	glBindTexture(GL_TEXTURE_2D, g->tex);
-	glUniform2i(gz->u.layer, l->cfg.x, l->cfg.y);
-	glUniform2i(gz->u.src_origin, g->origin_x, g->origin_y);
-	glUniform2i(gz->u.src_size, (GLint)s->src_w, (GLint)s->src_h);
-	glUniform1i(gz->u.flip_h, g->flip_h);
-	glUniform1i(gz->u.scaled, l->scaled);
-	glUniform2i(gz->u.scale, l->scale_x, l->scale_y);
 	pixman_box32_t cb, c;
 	bool cursor = g->cursor && comp_layer_cursor_box(l, &cb) && comp_box_intersect(&c, &cb, b);
-	glUniform1i(gz->u.cursor, cursor);
+	const struct gl_program *p = &gz->progs[l->scaled || cursor ? PROG_EXACT : PROG_COPY];
+	glUseProgram(p->id);
+	glActiveTexture(GL_TEXTURE0);
+	glBindTexture(GL_TEXTURE_2D, g->tex);
+	glUniform2i(p->layer, l->cfg.x, l->cfg.y);
+	glUniform2i(p->src_origin, g->origin_x, g->origin_y);
+	glUniform2i(p->src_size, (GLint)s->src_w, (GLint)s->src_h);
+	glUniform1i(p->flip_h, g->flip_h);
+	glUniform1i(p->scaled, l->scaled);
+	glUniform2i(p->scale, l->scale_x, l->scale_y);
+	glUniform1i(p->cursor, cursor);
 	if (cursor) {
 		glActiveTexture(GL_TEXTURE1);
 		glBindTexture(GL_TEXTURE_2D, g->cursor);
-		glUniform2i(gz->u.cursor_pos, (GLint)((int64_t)s->cursor_x - s->hot_x),
+		glUniform2i(p->cursor_pos, (GLint)((int64_t)s->cursor_x - s->hot_x),
 			(GLint)((int64_t)s->cursor_y - s->hot_y));
-		glUniform4i(gz->u.cursor_box, c.x1, c.y1, c.x2, c.y2);
+		glUniform4i(p->cursor_box, c.x1, c.y1, c.x2, c.y2);
 	}
 	scissor(b);
 	glDrawArrays(GL_TRIANGLES, 0, 3);
@@ -392,7 +415,6 @@ static void bind_state(struct gl_zone *gz, const struct comp_zone *zone)
 	glViewport(0, 0, (GLsizei)zone->config.width, (GLsizei)zone->config.height);
 	glEnable(GL_SCISSOR_TEST);
 	glDisable(GL_BLEND);
-	glUseProgram(gz->program);
 	glBindVertexArray(gz->vao);
 	glBindSampler(0, gz->sampler);
 	glBindSampler(1, gz->sampler);
@@ -429,8 +451,8 @@ static void read_frame(struct comp_zone *zone, const pixman_region32_t *r)
 	const pixman_box32_t *boxes = pixman_region32_rectangles((pixman_region32_t *)r, &n);
 	for (int i = 0; i < n; i++) {
 		const pixman_box32_t *b = &boxes[i];
-		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA_INTEGER,
-			GL_UNSIGNED_BYTE, zone->bits + (size_t)b->y1 * (size_t)zone->stride + b->x1);
+		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_BGRA,
+			GL_UNSIGNED_INT_8_8_8_8_REV, zone->bits + (size_t)b->y1 * (size_t)zone->stride + b->x1);
 	}
 	glPixelStorei(GL_PACK_ROW_LENGTH, 0);
 	end(gz);
@@ -446,7 +468,9 @@ static void delete_objects(struct gl_zone *gz)
 	glDeleteTextures(1, &gz->frame);
 	glDeleteSamplers(1, &gz->sampler);
 	glDeleteVertexArrays(1, &gz->vao);
-	glDeleteProgram(gz->program);
+	for (int i = 0; i < N_PROGS; i++) {
+		glDeleteProgram(gz->progs[i].id);
+	}
 }
 
 static void destroy(struct comp_zone *zone)
@@ -470,22 +494,25 @@ static const struct comp_zone_impl gl_impl = {
 
 static bool create_objects(struct gl_zone *gz, const struct comp_zone_config *c)
 {
-	gz->program = link_program();
-	if (!gz->program) {
-		return false;
+	for (int i = 0; i < N_PROGS; i++) {
+		struct gl_program *p = &gz->progs[i];
+		p->id = link_program(i == PROG_COPY ? fs_copy_src : fs_src);
+		if (!p->id) {
+			return false;
+		}
+		glUseProgram(p->id);
+		glUniform1i(glGetUniformLocation(p->id, "u_src"), 0);
+		glUniform1i(glGetUniformLocation(p->id, "u_cursor_tex"), 1);
+		p->layer = glGetUniformLocation(p->id, "u_layer");
+		p->src_origin = glGetUniformLocation(p->id, "u_src_origin");
+		p->src_size = glGetUniformLocation(p->id, "u_src_size");
+		p->flip_h = glGetUniformLocation(p->id, "u_flip_h");
+		p->scaled = glGetUniformLocation(p->id, "u_scaled");
+		p->scale = glGetUniformLocation(p->id, "u_scale");
+		p->cursor = glGetUniformLocation(p->id, "u_cursor");
+		p->cursor_pos = glGetUniformLocation(p->id, "u_cursor_pos");
+		p->cursor_box = glGetUniformLocation(p->id, "u_cursor_box");
 	}
-	glUseProgram(gz->program);
-	glUniform1i(glGetUniformLocation(gz->program, "u_src"), 0);
-	glUniform1i(glGetUniformLocation(gz->program, "u_cursor_tex"), 1);
-	gz->u.layer = glGetUniformLocation(gz->program, "u_layer");
-	gz->u.src_origin = glGetUniformLocation(gz->program, "u_src_origin");
-	gz->u.src_size = glGetUniformLocation(gz->program, "u_src_size");
-	gz->u.flip_h = glGetUniformLocation(gz->program, "u_flip_h");
-	gz->u.scaled = glGetUniformLocation(gz->program, "u_scaled");
-	gz->u.scale = glGetUniformLocation(gz->program, "u_scale");
-	gz->u.cursor = glGetUniformLocation(gz->program, "u_cursor");
-	gz->u.cursor_pos = glGetUniformLocation(gz->program, "u_cursor_pos");
-	gz->u.cursor_box = glGetUniformLocation(gz->program, "u_cursor_box");
 	glGenVertexArrays(1, &gz->vao);
 	/* texelFetch only, but completeness depends on the filter: the
 	 * sampler object keeps virgl's textures' own parameters untouched. */
@@ -494,8 +521,8 @@ static bool create_objects(struct gl_zone *gz, const struct comp_zone_config *c)
 	glSamplerParameteri(gz->sampler, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
 	glGenTextures(1, &gz->frame);
 	glBindTexture(GL_TEXTURE_2D, gz->frame);
-	glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8UI, (GLsizei)c->width, (GLsizei)c->height, 0,
-		GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, NULL);
+	glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)c->width, (GLsizei)c->height, 0,
+		GL_BGRA, GL_UNSIGNED_BYTE, NULL);
 	glGenFramebuffers(1, &gz->fbo);
 	glBindFramebuffer(GL_FRAMEBUFFER, gz->fbo);
 	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, gz->frame, 0);

@@ -226,6 +226,18 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "compose") == 0) {
+			if (strcmp(value, "auto") == 0) {
+				cfg->compose = GS_COMPOSE_AUTO;
+			} else if (strcmp(value, "gl") == 0) {
+				cfg->compose = GS_COMPOSE_GL;
+			} else if (strcmp(value, "pixman") == 0) {
+				cfg->compose = GS_COMPOSE_PIXMAN;
+			} else {
+				return fail(st, "compose=%s: expected auto, gl or pixman", value);
+			}
+			return 1;
+		}
 		return fail(st, "[server]: unknown key '%s'", name);
 	}
 

@@ -39,8 +39,15 @@ struct gs_zone_config {
 	struct comp_layer_config layers[COMP_MAX_LAYERS]; /* .guest indexes guests[] */
 };
 
+enum gs_compose {
+	GS_COMPOSE_AUTO,   /* GL when the renderer runs, else pixman */
+	GS_COMPOSE_GL,     /* GL, or the server does not start */
+	GS_COMPOSE_PIXMAN,
+};
+
 struct gs_config {
 	char control[128];          /* ADDR:PORT of the TCP control listener */
+	enum gs_compose compose;    /* how zone frames are made */
 	/* Unix socket for Mesa's vtest protocol (host GL apps under
 	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
 	char vtest[108];

@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include <epoxy/egl.h>
+#include <epoxy/gl.h>
+#include <stdio.h>
 
 #include "util/log.h"
 
 struct vgpu_egl {
 	EGLDisplay dpy;
 	EGLContext root;
+	char renderer[128];
 };
 
 static bool has_ext(const char *list, const char *ext)
@@ -73,8 +76,13 @@ struct vgpu_egl *vgpu_egl_create(void)
 		zl_err("egl: no OpenGL 3.3 core context (0x%x)", eglGetError());
 		goto err_term;
 	}
-	zl_info("egl: surfaceless EGL %d.%d (%s)", major, minor,
-		eglQueryString(egl->dpy, EGL_VENDOR));
+	if (eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, egl->root)) {
+		const char *name = (const char *)glGetString(GL_RENDERER);
+		snprintf(egl->renderer, sizeof(egl->renderer), "%s", name ? name : "?");
+		eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	}
+	zl_info("egl: surfaceless EGL %d.%d (%s), GL renderer %s", major, minor,
+		eglQueryString(egl->dpy, EGL_VENDOR), egl->renderer);
 	return egl;
 
 err_term:
@@ -130,4 +138,15 @@ int vgpu_egl_make_current(struct vgpu_egl *egl, void *ctx)
 		return -EIO;
 	}
 	return 0;
+}
+
+const char *vgpu_egl_renderer_name(struct vgpu_egl *egl)
+{
+	return egl->renderer;
+}
+
+bool vgpu_egl_is_software(struct vgpu_egl *egl)
+{
+	return strstr(egl->renderer, "llvmpipe") || strstr(egl->renderer, "softpipe") ||
+		strstr(egl->renderer, "Software Rasterizer");
 }

@@ -34,4 +34,9 @@ int vgpu_egl_make_current(struct vgpu_egl *egl, void *ctx);
 /* The root context (GL 3.3 core): the one the compositor draws with. */
 void *vgpu_egl_root(struct vgpu_egl *egl);
 
+/* GL_RENDERER, and whether it is a software rasterizer (llvmpipe,
+ * softpipe): there, pixman composes far faster than GL does. */
+const char *vgpu_egl_renderer_name(struct vgpu_egl *egl);
+bool vgpu_egl_is_software(struct vgpu_egl *egl);
+
 #endif

@@ -137,6 +137,8 @@ struct vgpu_device {
 	uint32_t hash_seed;
 	unsigned n_resources;
 
+	bool gl_scanouts;       /* see vgpu_device_config */
+
 	pixman_image_t *cursor;
 	uint32_t cursor_pixels[CURSOR_SIZE * CURSOR_SIZE];
 	uint16_t cursor_shown;  /* scanouts whose cursor the listener shows */
@@ -517,7 +519,7 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 	const struct scanout *s = &dev->scanouts[sid];
 	struct vgpu_renderer_resource_info info = { 0 };
 	if (s->res && s->res->is_3d) {
-		if (damage) {
+		if (damage && !dev->gl_scanouts) {
 			res3d_readback(dev, s->res, damage);
 		}
 		vgpu_renderer_resource_info(dev->client, s->res->id, &info);
@@ -1655,6 +1657,7 @@ struct vgpu_device *vgpu_device_create(const struct vgpu_device_config *config,
 	dev->data = data;
 	dev->quota = config->quota_bytes ? config->quota_bytes : VGPU_DEFAULT_QUOTA;
 	dev->renderer = config->renderer;
+	dev->gl_scanouts = config->gl_scanouts;
 	if (dev->renderer) {
 		dev->client = vgpu_renderer_client_create(dev->renderer, dev->name);
 		if (!dev->client) {

@@ -41,6 +41,9 @@ struct vgpu_device_config {
 	 * CONTEXT_INIT, and the guest's contexts and 3D resources live in a
 	 * renderer client of its own: a namespace no other guest can name. */
 	struct vgpu_renderer *renderer;
+	/* The listener samples gl_texture (GL composition): scanouts of 3D
+	 * resources need no host copy, so their damage is not read back. */
+	bool gl_scanouts;
 };
 
 struct vgpu_scanout_update {
@@ -60,9 +63,10 @@ struct vgpu_scanout_update {
 	 * RESOURCE_FLUSH, and sending on both would send every flip twice. */
 	bool present;
 	/* 3D resources (virgl): a GL texture name in the renderer's share group
-	 * holding the resource (0: none, use image), and whether its row 0 is
-	 * the top row (else GL's bottom-up order). image is then a host copy
-	 * read back for the damage, for zones composed with pixman. */
+	 * holding the resource (0: none, use image), and virglrenderer's
+	 * Y_0_TOP: the texture holds the image in GL's row order (its top row
+	 * is the texture's last; else its first). image is then a host copy,
+	 * read back for the damage unless the device config says gl_scanouts. */
 	uint32_t gl_texture;
 	bool gl_y0_top;
 };

@@ -478,6 +478,11 @@ int vgpu_renderer_gl_begin(struct vgpu_renderer *r)
 	return vgpu_egl_make_current(r->egl, vgpu_egl_root(r->egl));
 }
 
+bool vgpu_renderer_gl_is_software(struct vgpu_renderer *r)
+{
+	return vgpu_egl_is_software(r->egl);
+}
+
 void vgpu_renderer_gl_end(struct vgpu_renderer *r)
 {
 	(void)r;

@@ -41,6 +41,8 @@ void vgpu_renderer_destroy(struct vgpu_renderer *r);
  * back to virglrenderer. 0 or -EIO. */
 int vgpu_renderer_gl_begin(struct vgpu_renderer *r);
 void vgpu_renderer_gl_end(struct vgpu_renderer *r);
+/* Is GL a software rasterizer (llvmpipe: no GPU)? */
+bool vgpu_renderer_gl_is_software(struct vgpu_renderer *r);
 
 /* Capset 'set' (2: virgl2) at its highest version into a malloc'd buffer the
  * caller frees. 0 or negative errno. */

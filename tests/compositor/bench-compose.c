@@ -3,12 +3,37 @@
  * recompose (1:1 fast path, a swizzled format, bilinear scaling, a two-layer
  * cockpit zone) and per small 64x64 damage or cursor move.
  *
- * usage: bench-compose [SCALE]   (SCALE multiplies the iteration counts) */
+ * usage: bench-compose [--gl] [SCALE]   (SCALE multiplies the iteration
+ * counts; --gl: GL zones on EGL surfaceless, readback included) */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
+#include "compositor/gl-compose.h"
 #include "helpers.h"
 #include "util/clock.h"
+#include "virtio-gpu/egl.h"
+
+static struct vgpu_egl *egl; /* NULL: pixman zones */
+
+static int gl_begin(void *data)
+{
+	(void)data;
+	return vgpu_egl_make_current(egl, vgpu_egl_root(egl));
+}
+
+static void gl_end(void *data)
+{
+	(void)data;
+}
+
+static const struct comp_gl_engine engine = { gl_begin, gl_end, NULL };
+
+static struct comp_zone *zone_create(const struct comp_zone_config *c)
+{
+	return egl ? comp_zone_create_gl(c, &engine) : comp_zone_create(c);
+}
 
 static uint32_t flat(uint32_t seed, uint32_t x, uint32_t y)
 {
@@ -34,7 +59,7 @@ static void bench_full(const char *what, pixman_format_code_t f, uint32_t sw, ui
 	struct comp_zone_config c = { .name = "bench", .width = 1920, .height = 1080,
 		.n_layers = 1 };
 	c.layers[0] = th_layer(0, 0, 0, 0, 1920, 1080);
-	struct comp_zone *z = comp_zone_create(&c);
+	struct comp_zone *z = zone_create(&c);
 	pixman_image_t *img = th_image(f, (int)sw, (int)sh, flat, 1, 0xff);
 	pixman_region32_t r;
 	pixman_region32_init(&r);
@@ -72,7 +97,7 @@ static void bench_cockpit(int n)
 		.n_layers = 2 };
 	c.layers[0] = th_layer(0, 0, 0, 0, 1280, 720);
 	c.layers[1] = th_layer(1, 0, 1280, 0, 640, 720);
-	struct comp_zone *z = comp_zone_create(&c);
+	struct comp_zone *z = zone_create(&c);
 	pixman_image_t *a = th_image(PIXMAN_x8r8g8b8, 1280, 720, flat, 1, 0xff);
 	pixman_image_t *b = th_image(PIXMAN_a8r8g8b8, 640, 720, flat, 2, 0xff);
 	pixman_image_t *cur = th_image(PIXMAN_a8r8g8b8, 64, 64, flat, 3, 0x80);
@@ -104,14 +129,25 @@ static void bench_cockpit(int n)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "--gl") == 0) {
+		egl = vgpu_egl_create();
+		if (!egl) {
+			fprintf(stderr, "no EGL surfaceless\n");
+			return 77;
+		}
+		argc--;
+		argv++;
+	}
 	double scale = argc > 1 ? atof(argv[1]) : 1.0;
 	int n = (int)(40 * (scale > 0 ? scale : 1.0));
 	n = n < 1 ? 1 : n;
-	printf("pixman %s, zone 1920x1080 unless said\n", pixman_version_string());
+	printf("%s, zone 1920x1080 unless said\n", egl ? "GL zones (EGL surfaceless)" :
+		"pixman zones");
 	bench_full("full 1920x1080, 1:1 x8r8g8b8 (copy)", PIXMAN_x8r8g8b8, 1920, 1080, n);
 	bench_full("full 1920x1080, 1:1 a8b8g8r8 (swizzle)", PIXMAN_a8b8g8r8, 1920, 1080, n);
 	bench_full("full 1920x1080, 1280x720 bilinear", PIXMAN_x8r8g8b8, 1280, 720, n);
 	bench_full("full 1920x1080, 2560x1440 bilinear", PIXMAN_x8r8g8b8, 2560, 1440, n);
 	bench_cockpit(n);
+	vgpu_egl_destroy(egl);
 	return 0;
 }

@@ -5,6 +5,7 @@
 # work with the shared virglrenderer and composes its scanout into a zone → zone-client
 # (headless) receives, CRC-verifies and writes last.png: the 7 coloured bars
 # must be exact and the black bar must show the cube (not all black).
+# COMPOSE=gl|pixman|auto picks gpu-server's zone compositor ([server] compose=).
 source "$(dirname "$0")/lib.sh"
 e2e_init
 [ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built (needs libgbm-dev libegl-dev libgles-dev)"
@@ -13,6 +14,7 @@ port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
 control=127.0.0.1:$port
+compose=${COMPOSE:-auto}
 
 [guest g0]
 vhost-user=$E2E_TMP/g0.sock
@@ -22,6 +24,9 @@ mode=${W}x${H}@60
 layer=g0:0 0,0 ${W}x${H}
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+if [ "${COMPOSE:-auto}" = gl ]; then
+	e2e_wait_for "grep -q 'zones composed with GL' '$E2E_TMP/gpu-server.log'" 30 "GL composition"
+fi
 e2e_start_guest g0 "$E2E_TMP/g0.sock" --app gles-pattern --app-args "-s 5"
 log=$E2E_TMP/guest-g0.log
 # The app logs its renderer, then the mode once the first frame is on the CRTC.

@@ -130,6 +130,25 @@ static void test_vtest_key(void **state)
 		"[zone z]\nmode=10x10\nlayer=app:0 0,0 10x10\n", "vtest-app");
 }
 
+static void test_compose_key(void **state)
+{
+	struct gs_config cfg;
+	char err[256] = "";
+	const char *tail = "[guest a]\nvhost-user=/tmp/a\n[zone z]\nmode=10x10\nlayer=a:0 0,0 10x10\n";
+	char buf[256];
+	static const struct { const char *v; enum gs_compose want; } ok[] = {
+		{ "auto", GS_COMPOSE_AUTO }, { "gl", GS_COMPOSE_GL }, { "pixman", GS_COMPOSE_PIXMAN },
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "[server]\ncompose=%s\n%s", ok[i].v, tail);
+		assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+		assert_int_equal(cfg.compose, ok[i].want);
+	}
+	assert_int_equal(gs_config_parse(&cfg, tail, err, sizeof(err)), 0);
+	assert_int_equal(cfg.compose, GS_COMPOSE_AUTO);
+	expect_error("[server]\ncompose=vulkan\n", "compose=vulkan: expected auto, gl or pixman");
+}
+
 static void test_value_parsers(void **state)
 {
 	uint32_t w, h, hz;
@@ -160,6 +179,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_architecture_example),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_compose_key),
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_vtest_key),
 	};

@@ -26,6 +26,8 @@ static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
 		e->damage = u->damage[0];
 	}
 	e->t_flush_ns = u->t_flush_ns;
+	e->gl_texture = u->gl_texture;
+	e->gl_y0_top = u->gl_y0_top;
 	e->present = u->present;
 }
 

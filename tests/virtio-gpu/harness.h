@@ -29,6 +29,8 @@ struct h_scanout_event {
 	pixman_box32_t damage;
 	uint64_t t_flush_ns;
 	bool present;
+	uint32_t gl_texture;
+	bool gl_y0_top;
 };
 
 struct h_cursor_event {

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "compositor/gl-compose.h"
 #include "harness.h"
 #include "../mesa-lsan.h"
 #include "util/log.h"
@@ -32,6 +33,7 @@
 #define VIRGL_BIND_RENDER_TARGET (1u << 1)
 #define VIRGL_BIND_SAMPLER_VIEW (1u << 3)
 #define PIPE_CLEAR_COLOR0 (1u << 2)
+#define VIRGL_RESOURCE_Y_0_TOP (1u << 0)
 #define W 64
 #define HT 32
 #define BACKING_BYTES (W * HT * 4)
@@ -95,8 +97,17 @@ static uint32_t ctx_res(struct harness *h, uint32_t type, uint32_t ctx, uint32_t
 	return h_ctrl(h, &c, sizeof(c));
 }
 
+static uint32_t create_3d_flags(struct harness *h, uint32_t id, uint32_t w, uint32_t hgt,
+	uint32_t depth, uint32_t target, uint32_t flags);
+
 static uint32_t create_3d(struct harness *h, uint32_t id, uint32_t w, uint32_t hgt, uint32_t depth,
 	uint32_t target)
+{
+	return create_3d_flags(h, id, w, hgt, depth, target, 0);
+}
+
+static uint32_t create_3d_flags(struct harness *h, uint32_t id, uint32_t w, uint32_t hgt,
+	uint32_t depth, uint32_t target, uint32_t flags)
 {
 	struct virtio_gpu_resource_create_3d c = { 0 };
 	c.hdr.type = htole32(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D);
@@ -108,6 +119,7 @@ static uint32_t create_3d(struct harness *h, uint32_t id, uint32_t w, uint32_t h
 	c.height = htole32(hgt);
 	c.depth = htole32(depth);
 	c.array_size = htole32(1);
+	c.flags = htole32(flags);
 	return h_ctrl(h, &c, sizeof(c));
 }
 
@@ -303,6 +315,86 @@ static void test_hostile_3d(void **state)
 	assert_int_equal(read_pixel(a, 5, H_RAM0, 0, 0), 0x00ff00);
 }
 
+static int gl_begin(void *data)
+{
+	(void)data;
+	return vgpu_renderer_gl_begin(renderer);
+}
+
+static void gl_end(void *data)
+{
+	(void)data;
+	vgpu_renderer_gl_end(renderer);
+}
+
+/* A GL zone sampling a guest's 3D scanout texture shows what the guest put
+ * there, the right way up, whether virglrenderer keeps the resource in GL's
+ * row order (Y_0_TOP, what Mesa asks for scanout buffers) or not: the same
+ * frame as a pixman zone composing the read-back host copy, 1:1 and scaled. */
+static void test_gl_zone_samples_scanout(void **state)
+{
+	struct fixture *f = *state;
+	struct harness *a = f->a;
+	static const struct comp_gl_engine engine = { gl_begin, gl_end, NULL };
+	struct comp_zone_config cfg = { .name = "z", .width = 3 * W, .height = 2 * HT,
+		.refresh_hz = 60, .n_layers = 2 };
+	cfg.layers[0] = (struct comp_layer_config){ 0, 0, 0, 0, W, HT };
+	cfg.layers[1] = (struct comp_layer_config){ 0, 0, W, 0, 2 * W, 2 * HT };
+	assert_int_equal(ctx_create(a, 1, 0), E_OK);
+	for (uint32_t y0_top = 0; y0_top < 2; y0_top++) {
+		uint32_t id = 10 + y0_top;
+		assert_int_equal(create_3d_flags(a, id, W, HT, 1, PIPE_TEXTURE_2D,
+			y0_top ? VIRGL_RESOURCE_Y_0_TOP : 0), E_OK);
+		assert_int_equal(h_attach_simple(a, id, H_RAM0, BACKING_BYTES), E_OK);
+		assert_int_equal(ctx_res(a, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, id), E_OK);
+		/* Every pixel different, no symmetry. */
+		for (uint32_t y = 0; y < HT; y++) {
+			for (uint32_t x = 0; x < W; x++) {
+				uint32_t px = htole32((x * 4) << 16 | (y * 8) << 8 | ((x + y * W) & 0xff));
+				memcpy(h_gpa(a, H_RAM0) + (y * W + x) * 4, &px, 4);
+			}
+		}
+		assert_int_equal(transfer_3d(a, true, 1, id, W, HT, 1, W * 4), E_OK);
+		h_clear_events(a);
+		assert_int_equal(h_set_scanout(a, 0, id, 0, 0, W, HT), E_OK);
+		assert_int_equal(h_flush(a, id, 0, 0, W, HT), E_OK);
+		assert_true(a->n_scanout_events > 0);
+		const struct h_scanout_event *e = &a->scanout_events[a->n_scanout_events - 1];
+		assert_non_null(e->image);
+		assert_int_not_equal(e->gl_texture, 0);
+		assert_int_equal(e->gl_y0_top, y0_top != 0);
+		struct vgpu_scanout_update u = {
+			.image = e->image, .src_w = W, .src_h = HT, .n_damage = 1, .present = true,
+			.gl_texture = e->gl_texture, .gl_y0_top = e->gl_y0_top,
+		};
+		struct comp_zone *pz = comp_zone_create(&cfg);
+		struct comp_zone *gz = comp_zone_create_gl(&cfg, &engine);
+		assert_non_null(gz);
+		comp_zone_scanout_update(pz, 0, &u);
+		comp_zone_scanout_update(gz, 0, &u);
+		pixman_region32_t d;
+		pixman_region32_init(&d);
+		comp_zone_take_damage(pz, &d, NULL);
+		comp_zone_take_damage(gz, &d, NULL);
+		pixman_region32_fini(&d);
+		/* The host copy is what the guest wrote... */
+		uint32_t *host = pixman_image_get_data(e->image);
+		assert_int_equal(host[5 * W + 7] & 0xffffff, (7u * 4) << 16 | (5u * 8) << 8 | ((7 + 5 * W) & 0xff));
+		/* ...and both zones show it alike. */
+		uint32_t *p = pixman_image_get_data(comp_zone_image(pz));
+		uint32_t *g = pixman_image_get_data(comp_zone_image(gz));
+		for (uint32_t i = 0; i < cfg.width * cfg.height; i++) {
+			if (p[i] != g[i]) {
+				fail_msg("y0_top %u: pixel %u,%u: pixman %08x GL %08x", y0_top,
+					i % cfg.width, i / cfg.width, p[i], g[i]);
+			}
+		}
+		comp_zone_destroy(pz);
+		comp_zone_destroy(gz);
+		assert_int_equal(h_set_scanout(a, 0, 0, 0, 0, 0, 0), E_OK);
+	}
+}
+
 /* The isolation the shared GPU rests on. */
 static void test_isolation(void **state)
 {
@@ -408,6 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_3d, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fence_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gl_zone_samples_scanout, setup, teardown),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 	vgpu_renderer_destroy(renderer);
