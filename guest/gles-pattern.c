@@ -6,7 +6,8 @@
  * card, GLES2 scissored clears for the bars, and a rotating lit cube drawn
  * with the scissor set to the black bar, so no other bar is ever touched.
  * Frames reach the display by KMS page flips of gbm_surface buffers, with
- * flip events, paced to the mode's refresh.
+ * flip events, paced to the mode's refresh. The scene itself is gles-scene.c,
+ * which the host reference renderer (tests/reference/render-scene) shares.
  *
  * With a 3D-capable virtio-gpu Mesa uses virgl; on a 2D-only device it falls
  * back to kms_swrast (llvmpipe into dumb buffers). tools/check-pattern
@@ -34,20 +35,10 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "gles-scene.h"
+
 #define NSEC_PER_SEC 1000000000ull
 #define FLIP_TIMEOUT_MS 5000
-
-/* RGB, left to right; guest/pattern.c and tools/check-pattern have the same table. */
-static const float bar_colours[8][3] = {
-	{ 1, 1, 1 }, /* white */
-	{ 1, 1, 0 }, /* yellow */
-	{ 0, 1, 1 }, /* cyan */
-	{ 0, 1, 0 }, /* green */
-	{ 1, 0, 1 }, /* magenta */
-	{ 1, 0, 0 }, /* red */
-	{ 0, 0, 1 }, /* blue */
-	{ 0, 0, 0 }, /* black */
-};
 
 struct gp_app {
 	const char *device;
@@ -62,8 +53,8 @@ struct gp_app {
 	EGLDisplay dpy;
 	EGLContext ctx;
 	EGLSurface egl_surf;
-	GLuint prog;
-	GLint u_mvp, u_normal_rot, a_pos, a_normal;
+	struct gles_scene scene;
+	uint64_t still;      /* frame number + 1 to draw every time; 0: animate */
 	struct gbm_bo *front; /* being scanned out */
 	struct gbm_bo *next; /* queued by the pending flip */
 	bool pending;
@@ -177,178 +168,6 @@ static int gp_pick_output(struct gp_app *app)
 	}
 	drmModeFreeResources(res);
 	return ret;
-}
-
-static GLuint gp_shader(GLenum type, const char *src)
-{
-	GLuint s = glCreateShader(type);
-	GLint ok = 0;
-
-	glShaderSource(s, 1, &src, NULL);
-	glCompileShader(s);
-	glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-	if (!ok) {
-		char log[512] = "";
-
-		glGetShaderInfoLog(s, sizeof(log), NULL, log);
-		msg("shader compile failed: %s", log);
-		glDeleteShader(s);
-		return 0;
-	}
-	return s;
-}
-
-static int gp_gl_init(struct gp_app *app)
-{
-	static const char *vs =
-		"uniform mat4 mvp;\n"
-		"uniform mat3 nrot;\n"
-		"attribute vec3 pos;\n"
-		"attribute vec3 normal;\n"
-		"varying float light;\n"
-		"void main() {\n"
-		"  vec3 n = normalize(nrot * normal);\n"
-		"  light = 0.25 + 0.75 * max(dot(n, normalize(vec3(0.4, 0.6, 1.0))), 0.0);\n"
-		"  gl_Position = mvp * vec4(pos, 1.0);\n"
-		"}\n";
-	static const char *fs =
-		"precision mediump float;\n"
-		"varying float light;\n"
-		"void main() { gl_FragColor = vec4(vec3(1.0, 0.55, 0.1) * light, 1.0); }\n";
-	GLuint v = gp_shader(GL_VERTEX_SHADER, vs);
-	GLuint f = gp_shader(GL_FRAGMENT_SHADER, fs);
-	GLint ok = 0;
-
-	if (!v || !f) {
-		return -EINVAL;
-	}
-	app->prog = glCreateProgram();
-	glAttachShader(app->prog, v);
-	glAttachShader(app->prog, f);
-	glLinkProgram(app->prog);
-	glDeleteShader(v);
-	glDeleteShader(f);
-	glGetProgramiv(app->prog, GL_LINK_STATUS, &ok);
-	if (!ok) {
-		msg("program link failed");
-		return -EINVAL;
-	}
-	app->u_mvp = glGetUniformLocation(app->prog, "mvp");
-	app->u_normal_rot = glGetUniformLocation(app->prog, "nrot");
-	app->a_pos = glGetAttribLocation(app->prog, "pos");
-	app->a_normal = glGetAttribLocation(app->prog, "normal");
-	return 0;
-}
-
-/* Column-major 4x4: out = a * b */
-static void mat_mul(float *out, const float *a, const float *b)
-{
-	float r[16];
-
-	for (int c = 0; c < 4; c++) {
-		for (int row = 0; row < 4; row++) {
-			float s = 0;
-
-			for (int k = 0; k < 4; k++) {
-				s += a[k * 4 + row] * b[c * 4 + k];
-			}
-			r[c * 4 + row] = s;
-		}
-	}
-	memcpy(out, r, sizeof(r));
-}
-
-static void gp_draw_cube(struct gp_app *app, int x0, int bw, int h, uint64_t frame)
-{
-	/* 6 faces x 2 triangles, counter-clockwise from outside: pos, normal */
-	static const float face_n[6][3] = {
-		{ 1, 0, 0 }, { -1, 0, 0 }, { 0, 1, 0 }, { 0, -1, 0 }, { 0, 0, 1 }, { 0, 0, -1 },
-	};
-	float verts[36 * 6];
-	int nv = 0;
-	float a = (float)frame * 0.05f, b = (float)frame * 0.031f;
-	float ca = cosf(a), sa = sinf(a), cb = cosf(b), sb = sinf(b);
-	float rot_y[16] = { ca, 0, -sa, 0, 0, 1, 0, 0, sa, 0, ca, 0, 0, 0, 0, 1 };
-	float rot_x[16] = { 1, 0, 0, 0, 0, cb, sb, 0, 0, -sb, cb, 0, 0, 0, 0, 1 };
-	float model[16], mvp[16], nrot[9];
-	float aspect = (float)bw / (float)(h > 0 ? h : 1);
-	float n = 1.0f, fr = 10.0f, t = 0.5f;
-	/* The whole cube fits the narrower side of the (tall, thin) black bar. */
-	float sx = aspect >= 1 ? n / (t * aspect) : n / t;
-	float sy = aspect >= 1 ? n / t : n * aspect / t;
-	float proj[16] = {
-		sx, 0, 0, 0,
-		0, sy, 0, 0,
-		0, 0, -(fr + n) / (fr - n), -1,
-		0, 0, -2 * fr * n / (fr - n), 0,
-	};
-	float view[16] = { 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, -4.0f, 1 };
-
-	for (int f = 0; f < 6; f++) {
-		const float *fn = face_n[f];
-		/* two axes spanning the face, u x v = n so the winding is CCW */
-		float u[3], v[3];
-		int ax = fn[0] != 0 ? 0 : fn[1] != 0 ? 1 : 2;
-		int ua = (ax + 1) % 3, va = (ax + 2) % 3;
-		float sgn = fn[ax];
-		static const int corner[6][2] = { { -1, -1 }, { 1, -1 }, { 1, 1 }, { -1, -1 }, { 1, 1 }, { -1, 1 } };
-
-		memset(u, 0, sizeof(u));
-		memset(v, 0, sizeof(v));
-		u[ua] = 1;
-		v[va] = sgn;
-		for (int k = 0; k < 6; k++) {
-			float *p = &verts[nv * 6];
-
-			for (int i = 0; i < 3; i++) {
-				p[i] = fn[i] + (float)corner[k][0] * u[i] + (float)corner[k][1] * v[i];
-				p[3 + i] = fn[i];
-			}
-			nv++;
-		}
-	}
-
-	mat_mul(model, rot_y, rot_x);
-	mat_mul(mvp, view, model);
-	mat_mul(mvp, proj, mvp);
-	for (int c = 0; c < 3; c++) {
-		for (int r = 0; r < 3; r++) {
-			nrot[c * 3 + r] = model[c * 4 + r];
-		}
-	}
-
-	glViewport(x0, 0, bw, h);
-	glEnable(GL_CULL_FACE);
-	glCullFace(GL_BACK);
-	glFrontFace(GL_CCW);
-	glUseProgram(app->prog);
-	glUniformMatrix4fv(app->u_mvp, 1, GL_FALSE, mvp);
-	glUniformMatrix3fv(app->u_normal_rot, 1, GL_FALSE, nrot);
-	glBindBuffer(GL_ARRAY_BUFFER, 0);
-	glVertexAttribPointer((GLuint)app->a_pos, 3, GL_FLOAT, GL_FALSE, 6 * sizeof(float), verts);
-	glVertexAttribPointer((GLuint)app->a_normal, 3, GL_FLOAT, GL_FALSE, 6 * sizeof(float), verts + 3);
-	glEnableVertexAttribArray((GLuint)app->a_pos);
-	glEnableVertexAttribArray((GLuint)app->a_normal);
-	glDrawArrays(GL_TRIANGLES, 0, nv);
-	glDisableVertexAttribArray((GLuint)app->a_pos);
-	glDisableVertexAttribArray((GLuint)app->a_normal);
-}
-
-static void gp_draw(struct gp_app *app, uint64_t frame)
-{
-	int w = app->mode.hdisplay, h = app->mode.vdisplay;
-
-	glDisable(GL_DITHER); /* exact colours */
-	glEnable(GL_SCISSOR_TEST);
-	for (int i = 0; i < 8; i++) {
-		int x0 = i * w / 8, x1 = (i + 1) * w / 8;
-
-		glScissor(x0, 0, x1 - x0, h);
-		glClearColor(bar_colours[i][0], bar_colours[i][1], bar_colours[i][2], 1.0f);
-		glClear(GL_COLOR_BUFFER_BIT);
-	}
-	/* The scissor stays on the black bar: the cube cannot touch another bar. */
-	gp_draw_cube(app, 7 * w / 8, w - 7 * w / 8, h, frame);
 }
 
 static void gp_bo_destroy(struct gbm_bo *bo, void *data)
@@ -486,7 +305,8 @@ static int gp_run(struct gp_app *app)
 		struct gbm_bo *bo;
 		uint32_t fb;
 
-		gp_draw(app, frame);
+		gles_scene_draw(&app->scene, app->mode.hdisplay, app->mode.vdisplay,
+			app->still ? app->still - 1 : frame);
 		if (!eglSwapBuffers(app->dpy, app->egl_surf)) {
 			msg("eglSwapBuffers failed (0x%x)", (unsigned)eglGetError());
 			return -EIO;
@@ -559,8 +379,10 @@ static int gp_run(struct gp_app *app)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gles-pattern [-d DEVICE] [-n FRAMES] [-s SECS]\n"
+		"usage: gles-pattern [-d DEVICE] [-f FRAME] [-n FRAMES] [-s SECS]\n"
 		"  -d DEVICE  DRM card (default /dev/dri/card0)\n"
+		"  -f FRAME   draw frame FRAME of the scene every time (a still, for\n"
+		"             reference images; default: animate)\n"
 		"  -n FRAMES  exit after FRAMES page flips (default: run forever)\n"
 		"  -s SECS    print flip statistics every SECS seconds (default 10, 0: never)\n");
 }
@@ -571,10 +393,13 @@ int main(int argc, char **argv)
 	int opt, ret = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "d:n:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:f:n:s:h")) != -1) {
 		switch (opt) {
 		case 'd':
 			app.device = optarg;
+			break;
+		case 'f':
+			app.still = strtoull(optarg, NULL, 0) + 1;
 			break;
 		case 'n':
 			app.max_frames = strtoull(optarg, NULL, 0);
@@ -620,7 +445,7 @@ int main(int argc, char **argv)
 		msg("gbm_surface_create %ux%u failed", app.mode.hdisplay, app.mode.vdisplay);
 		goto out_gbm;
 	}
-	if (gp_egl_init(&app) < 0 || gp_gl_init(&app) < 0) {
+	if (gp_egl_init(&app) < 0 || gles_scene_init(&app.scene) < 0) {
 		goto out_egl;
 	}
 	msg("GL_RENDERER: %s", (const char *)glGetString(GL_RENDERER));
@@ -631,9 +456,7 @@ int main(int argc, char **argv)
 out_egl:
 	if (app.dpy != EGL_NO_DISPLAY && app.dpy) {
 		eglMakeCurrent(app.dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
-		if (app.prog) {
-			glDeleteProgram(app.prog);
-		}
+		gles_scene_finish(&app.scene);
 		if (app.egl_surf != EGL_NO_SURFACE && app.egl_surf) {
 			eglDestroySurface(app.dpy, app.egl_surf);
 		}

@@ -6,6 +6,8 @@
 # (headless) receives, CRC-verifies and writes last.png: the 7 coloured bars
 # must be exact and the black bar must show the cube (not all black).
 # COMPOSE=gl|pixman|auto picks gpu-server's zone compositor ([server] compose=).
+# REFERENCE_FRAME=N: the app draws frame N still (-f N), and last.png must
+# match tests/reference/scene-${W}x${H}-fN.png (the reference-image suite).
 source "$(dirname "$0")/lib.sh"
 e2e_init
 [ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built (needs libgbm-dev libegl-dev libgles-dev)"
@@ -27,7 +29,18 @@ e2e_start_server "$E2E_TMP/zonal.ini"
 if [ "${COMPOSE:-auto}" = gl ]; then
 	e2e_wait_for "grep -q 'zones composed with GL' '$E2E_TMP/gpu-server.log'" 30 "GL composition"
 fi
-e2e_start_guest g0 "$E2E_TMP/g0.sock" --app gles-pattern --app-args "-s 5"
+app_args="-s 5"
+ref=
+frames=60
+if [ -n "${REFERENCE_FRAME:-}" ]; then
+	app_args="$app_args -f $REFERENCE_FRAME"
+	# A still changes no pixel after the first flip, so nothing more is
+	# sent: the zone's key frame (the app has flipped by then) is it.
+	frames=1
+	ref=$E2E_SRC/tests/reference/scene-${W}x${H}-f$REFERENCE_FRAME.png
+	[ -f "$ref" ] || die "no reference image $ref"
+fi
+e2e_start_guest g0 "$E2E_TMP/g0.sock" --app gles-pattern --app-args "$app_args"
 log=$E2E_TMP/guest-g0.log
 # The app logs its renderer, then the mode once the first frame is on the CRTC.
 e2e_wait_for "grep -q 'gles-pattern: .* connector .* mode ' '$log' 2>/dev/null || grep -q 'exited with status' '$log' 2>/dev/null" 240 "gles-pattern to set its mode"
@@ -39,12 +52,20 @@ grep "gles-pattern: GL_" "$log"
 
 # 60 presented frames: the first is the zone's key frame, the rest are the
 # guest's page flips, so the last one shows the guest's picture.
-timeout 180 "$ZONE_CLIENT" -s "127.0.0.1:$port" -z z -b headless -o "$E2E_TMP/out" -n 60 \
+timeout 180 "$ZONE_CLIENT" -s "127.0.0.1:$port" -z z -b headless -o "$E2E_TMP/out" -n $frames \
 	--stats "$E2E_TMP/stats.json" >"$E2E_TMP/zone-client.log" 2>&1 ||
 	die "zone-client failed ($?)"
-e2e_check_stats "$E2E_TMP/stats.json" 60
+e2e_check_stats "$E2E_TMP/stats.json" $frames
 "$E2E_SRC/tools/check-pattern" --black-bar-any --require-content "$E2E_TMP/out/last.png" ||
 	die "pattern check failed"
+if [ -n "$ref" ]; then
+	. "$E2E_SRC/tests/reference/tolerance.sh"
+	"$E2E_SRC/tools/compare-image" "$ref" "$E2E_TMP/out/last.png" --tolerance "$REF_TOLERANCE" \
+		--max-bad "$REF_MAX_BAD" --diff "$E2E_TMP/out/diff.png" || {
+		E2E_KEEP=1
+		die "not the reference image (kept: $E2E_TMP/out/last.png, diff.png)"
+	}
+fi
 # The app's own frame rate (every 5 s), for the record.
 e2e_wait_for "grep -q 'gles-pattern: .* flips, .* fps' '$log'" 30 "a frame-rate line"
 grep "gles-pattern: .* fps" "$log" | tail -1
