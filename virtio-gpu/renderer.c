@@ -1020,3 +1020,23 @@ bool vgpu_renderer_client_busy(struct vgpu_renderer_client *c)
 {
 	return c->pending_fences > 0;
 }
+
+bool vgpu_renderer_client_busy_now(struct vgpu_renderer_client *c)
+{
+	struct vgpu_renderer *r = c->r;
+	if (!c->pending_fences) {
+		return false;
+	}
+	/* Only marks fences: their callbacks run from the loop, soon. */
+	virgl_renderer_poll();
+	if (r->fence_signalled) {
+		r->fence_signalled = false;
+		zl_source_timer_arm(r->soon, 1, 0);
+	}
+	for (struct fence *f = r->fence_head; f; f = f->next) {
+		if (f->client == c && !f->signalled) {
+			return true;
+		}
+	}
+	return false;
+}

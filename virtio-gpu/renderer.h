@@ -136,8 +136,13 @@ int vgpu_renderer_transfer(struct vgpu_renderer_client *c, uint32_t ctx, uint32_
 typedef void (*vgpu_renderer_fence_func)(void *data);
 int vgpu_renderer_fence(struct vgpu_renderer_client *c, uint32_t ctx, uint32_t ring_idx,
 	vgpu_renderer_fence_func func, void *data);
-/* true while a fence of this client is outstanding. */
+/* true while a fence of this client is outstanding (its callback has not run). */
 bool vgpu_renderer_client_busy(struct vgpu_renderer_client *c);
+/* true while the GPU has not passed every fence of this client: asks
+ * virglrenderer now, so it may be false while callbacks are still to run
+ * (from the loop). For answering a client that waits on the GPU without a
+ * trip through the loop. */
+bool vgpu_renderer_client_busy_now(struct vgpu_renderer_client *c);
 
 /* The id allocator, exposed for tests: renderer-wide ids for the given
  * namespace, never 0, never reused while live. */

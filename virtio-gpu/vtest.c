@@ -400,8 +400,10 @@ static void on_fence(void *data)
 static int do_busy_wait(struct conn *c, const struct vgpu_vtest_msg *m)
 {
 	/* Like virgl_test_server: busy while any fence of this client is
-	 * outstanding (resource-precise tracking would need the stream). */
-	bool busy = c->client && vgpu_renderer_client_busy(c->client);
+	 * outstanding (resource-precise tracking would need the stream).
+	 * Asking the GPU first answers a fence it has just passed at once,
+	 * rather than after its eventfd has gone round the loop. */
+	bool busy = c->client && vgpu_renderer_client_busy_now(c->client);
 	if (busy && (m->u.busy_wait.flags & VGPU_VCMD_BUSY_WAIT_FLAG_WAIT)) {
 		/* Stop reading this client until its fence passes. */
 		c->waiting = true;

@@ -2,8 +2,10 @@
 /* A host GL app for the vtest tests: EGL surfaceless + GLES2 into an FBO.
  * It clears to known colours, reads pixels back and checks them, prints
  * GL_RENDERER and frames/s. Run with GALLIUM_DRIVER=virpipe it renders
- * through a vtest server. Exit 0 on success, 1 on a wrong pixel, 77 if EGL
- * is unusable. Usage: gl-app [FRAMES] [WIDTH HEIGHT] */
+ * through a vtest server. Each frame's time (draw + read back, the app's
+ * end-to-end cost through the server) is measured: frame_ms p50/p99/max.
+ * Exit 0 on success, 1 on a wrong pixel, 77 if EGL is unusable.
+ * Usage: gl-app [FRAMES] [WIDTH HEIGHT] */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <GLES2/gl2.h>
@@ -11,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
 
 static double now_s(void)
 {
@@ -72,9 +80,14 @@ int main(int argc, char **argv)
 
 	static const float colours[3][3] = { { 1, 0, 0 }, { 0, 1, 0 }, { 0, 0, 1 } };
 	unsigned char *px = malloc((size_t)w * h * 4);
-	int bad = 0;
+	double *frame_s = calloc((size_t)frames, sizeof(double));
+	if (!px || !frame_s) {
+		return 1;
+	}
+	int bad = 0, done = 0;
 	double t0 = now_s();
 	for (int f = 0; f < frames && !bad; f++) {
+		double tf = now_s();
 		const float *c = colours[f % 3];
 		glClearColor(c[0], c[1], c[2], 1);
 		glClear(GL_COLOR_BUFFER_BIT);
@@ -102,10 +115,15 @@ int main(int argc, char **argv)
 				}
 			}
 		}
+		frame_s[done++] = now_s() - tf;
 	}
 	double dt = now_s() - t0;
-	printf("frames=%d size=%dx%d time=%.3fs fps=%.1f %s\n", frames, w, h, dt,
-		frames / dt, bad ? "FAIL" : "OK");
+	qsort(frame_s, (size_t)done, sizeof(double), cmp_double);
+	printf("frames=%d size=%dx%d time=%.3fs fps=%.1f frame_ms_p50=%.3f frame_ms_p99=%.3f "
+		"frame_ms_max=%.3f %s\n", frames, w, h, dt, frames / dt,
+		1e3 * frame_s[done / 2], 1e3 * frame_s[(done * 99) / 100 < done ? (done * 99) / 100 : done - 1],
+		1e3 * frame_s[done - 1], bad ? "FAIL" : "OK");
+	free(frame_s);
 	free(px);
 	glDeleteTextures(1, &tex);
 	glDeleteFramebuffers(1, &fb);
