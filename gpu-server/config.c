@@ -226,6 +226,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "render-node") == 0) {
+			if (!*value || strlen(value) >= sizeof(cfg->render_node)) {
+				return fail(st, "render-node=%s: expected a device path", value);
+			}
+			snprintf(cfg->render_node, sizeof(cfg->render_node), "%s", value);
+			return 1;
+		}
 		if (strcmp(name, "compose") == 0) {
 			if (strcmp(value, "auto") == 0) {
 				cfg->compose = GS_COMPOSE_AUTO;

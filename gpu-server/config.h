@@ -51,6 +51,8 @@ struct gs_config {
 	/* Unix socket for Mesa's vtest protocol (host GL apps under
 	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
 	char vtest[108];
+	/* A DRM render node to render on (GBM); empty: EGL surfaceless. */
+	char render_node[PATH_MAX];
 	unsigned n_guests;
 	struct gs_guest_config guests[GS_MAX_GUESTS];
 	unsigned n_zones;

@@ -319,14 +319,18 @@ static void gl_end(void *data)
  * wants it: a guest with GL (the default) or vtest=. */
 static void server_init_renderer(struct server *s)
 {
-	bool want = *s->config.vtest || s->config.compose == GS_COMPOSE_GL;
+	bool want = *s->config.vtest || s->config.compose == GS_COMPOSE_GL ||
+		*s->config.render_node;
 	for (unsigned gi = 0; gi < s->config.n_guests; gi++) {
 		want |= !s->config.guests[gi].no_gl;
 	}
 	if (!want) {
 		return;
 	}
-	s->renderer = vgpu_renderer_create(s->loop, NULL);
+	struct vgpu_renderer_config rc = {
+		.render_node = *s->config.render_node ? s->config.render_node : NULL,
+	};
+	s->renderer = vgpu_renderer_create(s->loop, &rc);
 	if (!s->renderer) {
 		zl_warn("no renderer: guests get a 2D device%s", *s->config.vtest ?
 			", vtest is off" : "");
@@ -367,6 +371,10 @@ static int server_init(struct server *s)
 	s->signal_src = zl_loop_add_fd(s->loop, s->signal_fd, EPOLLIN, on_signal, s);
 
 	server_init_renderer(s);
+	if (*cfg->render_node && !s->renderer) {
+		zl_err("render-node=%s: cannot render there (see above)", cfg->render_node);
+		return -ENODEV;
+	}
 	if (cfg->compose == GS_COMPOSE_GL && !s->renderer) {
 		zl_err("compose=gl: no GL (see above); compose=auto falls back to pixman");
 		return -ENODEV;

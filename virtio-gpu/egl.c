@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include <epoxy/egl.h>
+#include <fcntl.h>
+#include <gbm.h>
+#include <unistd.h>
+#include <xf86drm.h>
 #include <epoxy/gl.h>
 #include <stdio.h>
 
@@ -14,6 +18,8 @@
 struct vgpu_egl {
 	EGLDisplay dpy;
 	EGLContext root;
+	int fd;                     /* the render node, or -1 */
+	struct gbm_device *gbm;
 	char renderer[128];
 };
 
@@ -44,24 +50,71 @@ static EGLContext create_context(EGLDisplay dpy, EGLContext share, int major, in
 	return eglCreateContext(dpy, EGL_NO_CONFIG_KHR, share, attrs);
 }
 
-struct vgpu_egl *vgpu_egl_create(void)
+static EGLDisplay open_display(struct vgpu_egl *egl, const char *client, const char *node)
+{
+	if (!has_ext(client, "EGL_EXT_platform_base")) {
+		zl_err("egl: no EGL_EXT_platform_base");
+		return EGL_NO_DISPLAY;
+	}
+	/* The EXT entry point: libepoxy resolves it from client extensions,
+	 * while the EGL 1.5 one needs a display to know the version. */
+	if (!node) {
+		if (!has_ext(client, "EGL_MESA_platform_surfaceless")) {
+			zl_err("egl: no EGL_MESA_platform_surfaceless (Mesa's EGL is needed)");
+			return EGL_NO_DISPLAY;
+		}
+		return eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY,
+			NULL);
+	}
+	if (!has_ext(client, "EGL_KHR_platform_gbm") && !has_ext(client, "EGL_MESA_platform_gbm")) {
+		zl_err("egl: render-node=%s: EGL has no GBM platform", node);
+		return EGL_NO_DISPLAY;
+	}
+	egl->fd = open(node, O_RDWR | O_CLOEXEC);
+	if (egl->fd < 0) {
+		zl_log_errno(ZL_ERROR, "egl: render-node=%s", node);
+		return EGL_NO_DISPLAY;
+	}
+	/* Mesa's GBM takes any fd and falls back to software on one that is
+	 * no DRM device: a wrong path must not quietly mean llvmpipe. */
+	if (drmGetNodeTypeFromFd(egl->fd) != DRM_NODE_RENDER) {
+		zl_err("egl: render-node=%s: not a DRM render node (/dev/dri/renderD*)", node);
+		return EGL_NO_DISPLAY;
+	}
+	egl->gbm = gbm_create_device(egl->fd);
+	if (!egl->gbm) {
+		zl_err("egl: render-node=%s: not a device GBM can use", node);
+		return EGL_NO_DISPLAY;
+	}
+	return eglGetPlatformDisplayEXT(EGL_PLATFORM_GBM_KHR, egl->gbm, NULL);
+}
+
+static void close_node(struct vgpu_egl *egl)
+{
+	if (egl->gbm) {
+		gbm_device_destroy(egl->gbm);
+	}
+	if (egl->fd >= 0) {
+		close(egl->fd);
+	}
+}
+
+struct vgpu_egl *vgpu_egl_create(const char *render_node)
 {
 	const char *client = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
-	if (!has_ext(client, "EGL_MESA_platform_surfaceless") ||
-		!has_ext(client, "EGL_EXT_platform_base")) {
-		zl_err("egl: no EGL_MESA_platform_surfaceless (Mesa's EGL is needed)");
-		return NULL;
-	}
 	struct vgpu_egl *egl = calloc(1, sizeof(*egl));
 	if (!egl) {
 		return NULL;
 	}
-	/* The EXT entry point: libepoxy resolves it from client extensions,
-	 * while the EGL 1.5 one needs a display to know the version. */
-	egl->dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
+	egl->fd = -1;
+	egl->dpy = open_display(egl, client, render_node);
+	const char *what = render_node ? render_node : "the surfaceless display";
 	EGLint major, minor;
-	if (egl->dpy == EGL_NO_DISPLAY || !eglInitialize(egl->dpy, &major, &minor)) {
-		zl_err("egl: cannot initialise the surfaceless display (0x%x)", eglGetError());
+	if (egl->dpy == EGL_NO_DISPLAY) {
+		goto err_free;
+	}
+	if (!eglInitialize(egl->dpy, &major, &minor)) {
+		zl_err("egl: cannot initialise EGL on %s (0x%x)", what, eglGetError());
 		goto err_free;
 	}
 	const char *exts = eglQueryString(egl->dpy, EGL_EXTENSIONS);
@@ -81,13 +134,15 @@ struct vgpu_egl *vgpu_egl_create(void)
 		snprintf(egl->renderer, sizeof(egl->renderer), "%s", name ? name : "?");
 		eglMakeCurrent(egl->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	}
-	zl_info("egl: surfaceless EGL %d.%d (%s), GL renderer %s", major, minor,
-		eglQueryString(egl->dpy, EGL_VENDOR), egl->renderer);
+	zl_info("egl: EGL %d.%d on %s (%s), GL renderer %s", major, minor,
+		render_node ? render_node : "surfaceless", eglQueryString(egl->dpy, EGL_VENDOR),
+		egl->renderer);
 	return egl;
 
 err_term:
 	eglTerminate(egl->dpy);
 err_free:
+	close_node(egl);
 	free(egl);
 	return NULL;
 }
@@ -101,6 +156,7 @@ void vgpu_egl_destroy(struct vgpu_egl *egl)
 	eglDestroyContext(egl->dpy, egl->root);
 	eglTerminate(egl->dpy);
 	eglReleaseThread();
+	close_node(egl);
 	free(egl);
 }
 

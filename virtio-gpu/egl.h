@@ -8,15 +8,17 @@
  * the process (virglrenderer's, through its context callbacks, and the
  * compositor's), so that a texture a guest renders is sampled by the
  * compositor without a copy. Headless: Mesa's surfaceless platform (llvmpipe
- * without a GPU), desktop GL core profile, no configs and no surfaces.
+ * without a GPU), or GBM on a DRM render node; desktop GL core profile, no
+ * configs and no surfaces.
  *
  * Contexts are EGLContext values behind void *; EGL's current context is per
  * thread, and so are these calls: any thread may create and make current. */
 
 struct vgpu_egl;
 
-/* NULL (and logs why) if there is no surfaceless EGL with desktop GL. */
-struct vgpu_egl *vgpu_egl_create(void);
+/* render_node NULL: surfaceless; else a DRM render node (/dev/dri/renderD128)
+ * through GBM. NULL (and logs why) if there is no such EGL with desktop GL. */
+struct vgpu_egl *vgpu_egl_create(const char *render_node);
 /* Accepts NULL. Every context but the root must be destroyed first. */
 void vgpu_egl_destroy(struct vgpu_egl *egl);
 

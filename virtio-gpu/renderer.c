@@ -359,9 +359,9 @@ static struct virgl_renderer_callbacks callbacks = {
 };
 
 /* EGL and virglrenderer, in this process. */
-static int init_gl(struct vgpu_renderer *r, int flags)
+static int init_gl(struct vgpu_renderer *r, int flags, const char *render_node)
 {
-	r->egl = vgpu_egl_create();
+	r->egl = vgpu_egl_create(render_node);
 	if (!r->egl) {
 		return -ENODEV;
 	}
@@ -378,7 +378,7 @@ static int init_gl(struct vgpu_renderer *r, int flags)
 /* virglrenderer 0.10.4 can crash inside virgl_renderer_init() on a broken
  * EGL (no Mesa vendor, a driver that fails half-way): try it in a child
  * first, so a machine without working GL costs the server its 3D only. */
-static bool init_survives(int flags)
+static bool init_survives(int flags, const char *render_node)
 {
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -386,7 +386,8 @@ static bool init_survives(int flags)
 	}
 	if (pid == 0) {
 		struct vgpu_renderer probe = { 0 };
-		_exit(init_gl(&probe, flags) == 0 ? 0 : 1);
+		zl_log_init(ZL_SILENT); /* the parent says why, once */
+		_exit(init_gl(&probe, flags, render_node) == 0 ? 0 : 1);
 	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0) {
@@ -399,10 +400,7 @@ static bool init_survives(int flags)
 			WTERMSIG(status));
 		return false;
 	}
-	if (WEXITSTATUS(status) != 0) {
-		zl_err("renderer: virglrenderer cannot initialise on EGL surfaceless");
-		return false;
-	}
+	/* A clean failure: the parent's own attempt says why. */
 	return true;
 }
 
@@ -413,11 +411,7 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 		zl_err("renderer: virglrenderer is already initialised");
 		return NULL;
 	}
-	if (config && config->render_node) {
-		zl_err("renderer: render-node=%s: GBM rendering is not implemented yet",
-			config->render_node);
-		return NULL;
-	}
+	const char *node = config ? config->render_node : NULL;
 	struct vgpu_renderer *r = calloc(1, sizeof(*r));
 	if (!r) {
 		return NULL;
@@ -431,7 +425,7 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 	}
 	virgl_set_debug_callback(debug_cb);
 	int flags = VIRGL_RENDERER_THREAD_SYNC;
-	if (!init_survives(flags) || init_gl(r, flags) < 0) {
+	if (!init_survives(flags, node) || init_gl(r, flags, node) < 0) {
 		goto err_ids;
 	}
 	r->soon = zl_loop_add_timer(loop, on_soon, r);
@@ -457,7 +451,7 @@ struct vgpu_renderer *vgpu_renderer_create(struct zl_loop *loop,
 	virgl_renderer_get_cap_set(2, &max_ver, &max_size);
 	snprintf(r->gl_name, sizeof(r->gl_name), "virglrenderer %s caps v%u",
 		fd >= 0 ? "thread-sync" : "polled", max_ver);
-	zl_info("renderer: virglrenderer on EGL surfaceless (%s)", r->gl_name);
+	zl_info("renderer: virglrenderer on %s (%s)", node ? node : "EGL surfaceless", r->gl_name);
 	the_renderer = r;
 	return r;
 

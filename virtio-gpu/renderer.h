@@ -24,7 +24,7 @@ struct vgpu_renderer;
 struct vgpu_renderer_client;
 
 struct vgpu_renderer_config {
-	/* NULL: EGL surfaceless. A DRM render node: GBM on it (not yet). */
+	/* NULL: EGL surfaceless. A DRM render node: GBM on it. */
 	const char *render_node;
 };
 

@@ -130,7 +130,7 @@ static void bench_cockpit(int n)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--gl") == 0) {
-		egl = vgpu_egl_create();
+		egl = vgpu_egl_create(NULL);
 		if (!egl) {
 			fprintf(stderr, "no EGL surfaceless\n");
 			return 77;

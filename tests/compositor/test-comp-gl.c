@@ -323,7 +323,7 @@ static void test_bad_texture_black(void **state)
 int main(void)
 {
 	test_keep_mesa_loaded();
-	egl = vgpu_egl_create();
+	egl = vgpu_egl_create(NULL);
 	if (!egl) {
 		fprintf(stderr, "no EGL surfaceless with GL 3.3: skipped\n");
 		return 77;

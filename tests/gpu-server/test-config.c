@@ -147,6 +147,10 @@ static void test_compose_key(void **state)
 	assert_int_equal(gs_config_parse(&cfg, tail, err, sizeof(err)), 0);
 	assert_int_equal(cfg.compose, GS_COMPOSE_AUTO);
 	expect_error("[server]\ncompose=vulkan\n", "compose=vulkan: expected auto, gl or pixman");
+	snprintf(buf, sizeof(buf), "[server]\nrender-node=/dev/dri/renderD128\n%s", tail);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_string_equal(cfg.render_node, "/dev/dri/renderD128");
+	expect_error("[server]\nrender-node=\n", "render-node=: expected a device path");
 }
 
 static void test_value_parsers(void **state)
