@@ -255,7 +255,7 @@ static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
 	struct server *s = data;
 	struct guest *g = vtest_app_guest(s, p->process_name);
 	uint64_t t_ns = zl_now_ns();
-	int w = pixman_image_get_width(p->image), h = pixman_image_get_height(p->image);
+	int w = (int)p->width, h = (int)p->height;
 	const uint32_t *px = (const uint32_t *)(const void *)pixman_image_get_data(p->image);
 	zl_dbg("vtest", "vtest %s: present %dx%d damage %d,%d-%d,%d px0=%08x%s", p->process_name,
 		w, h, p->damage.x1, p->damage.y1, p->damage.x2, p->damage.y2, px[0],
@@ -267,7 +267,8 @@ static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
 	if (!g->vtest_frame || pixman_image_get_width(g->vtest_frame) != w ||
 			pixman_image_get_height(g->vtest_frame) != h) {
 		/* A new size: a new image, all of it damaged (the zone
-		 * re-composes the layer whole on a new image anyway). */
+		 * re-composes the layer whole on a new image anyway); black
+		 * where a first partial swap left it unknown. */
 		pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, 0);
 		if (!img) {
 			zl_warn("guest %s: no memory for a %dx%d frame", g->config->name, w, h);
@@ -279,12 +280,9 @@ static void on_vtest_present(void *data, const struct vgpu_vtest_present *p)
 		g->vtest_frame = img;
 		damage = (pixman_box32_t){ 0, 0, w, h };
 	}
-	if (damage.x2 <= damage.x1 || damage.y2 <= damage.y1) {
-		return;
-	}
 	pixman_image_composite32(PIXMAN_OP_SRC, p->image, NULL, g->vtest_frame,
-		damage.x1, damage.y1, 0, 0, damage.x1, damage.y1,
-		damage.x2 - damage.x1, damage.y2 - damage.y1);
+		0, 0, 0, 0, p->damage.x1, p->damage.y1,
+		p->damage.x2 - p->damage.x1, p->damage.y2 - p->damage.y1);
 	struct vgpu_scanout_update u = {
 		.scanout_id = 0,
 		.image = g->vtest_frame,

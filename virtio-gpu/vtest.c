@@ -313,34 +313,36 @@ static void maybe_present(struct conn *c, struct vt_res *r, const struct vgpu_vt
 	const struct vgpu_vtest_transfer *t = &m->u.transfer;
 	struct vgpu_vtest *vt = c->vt;
 	if (!vt->listener.present || !(r->bind & (VIRGL_BIND_DISPLAY_TARGET | VIRGL_BIND_SCANOUT)) ||
-		r->target != PIPE_TEXTURE_2D || t->level != 0 || t->offset != 0) {
+		r->target != PIPE_TEXTURE_2D || t->level != 0 || t->w == 0 || t->h == 0) {
 		return;
 	}
 	pixman_format_code_t fmt = pixman_format(r->format);
 	if (!fmt || r->width == 0 || r->height == 0 || r->width > 16384 || r->height > 16384) {
 		return;
 	}
-	/* Mesa reads the whole target back with the natural stride. */
+	/* The transfer (virglrenderer checked the box against the texture)
+	 * wrote the box's rows at the natural stride from the offset. Mesa
+	 * swaps the whole target at offset 0, or a sub-box at its pixel's
+	 * offset; anything else is not a swap. */
 	uint64_t stride = (uint64_t)r->width * 4;
-	if (stride * r->height > r->size) {
+	if (t->x >= r->width || t->w > r->width - t->x || t->y >= r->height ||
+		t->h > r->height - t->y || (uint64_t)t->offset != t->y * stride + (uint64_t)t->x * 4 ||
+		t->offset + (t->h - 1) * stride + (uint64_t)t->w * 4 > r->size) {
 		return;
 	}
-	pixman_image_t *img = pixman_image_create_bits(fmt, (int)r->width, (int)r->height,
-		r->map, (int)stride);
+	pixman_image_t *img = pixman_image_create_bits(fmt, (int)t->w, (int)t->h,
+		(uint32_t *)(void *)((uint8_t *)r->map + t->offset), (int)stride);
 	if (!img) {
 		return;
 	}
-	uint64_t x2 = (uint64_t)t->x + t->w, y2 = (uint64_t)t->y + t->h;
 	struct vgpu_vtest_present p = {
 		.process_name = c->name,
 		.handle = r->handle,
+		.width = r->width,
+		.height = r->height,
 		.image = img,
-		.damage = {
-			(int32_t)(t->x < r->width ? t->x : r->width),
-			(int32_t)(t->y < r->height ? t->y : r->height),
-			(int32_t)(x2 < r->width ? x2 : r->width),
-			(int32_t)(y2 < r->height ? y2 : r->height),
-		},
+		.damage = { (int32_t)t->x, (int32_t)t->y, (int32_t)(t->x + t->w),
+			(int32_t)(t->y + t->h) },
 	};
 	vt->listener.present(vt->data, &p);
 	pixman_image_unref(img);

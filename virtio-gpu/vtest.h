@@ -19,9 +19,11 @@ struct vgpu_vtest;
 struct vgpu_vtest_present {
 	const char *process_name; /* from VCMD_CREATE_RENDERER */
 	uint32_t handle;          /* the client's resource handle */
-	/* The display target's pixels as read back into its shared memory;
-	 * borrowed for the callback (pixman_image_ref() keeps the memory
-	 * mapped only while the client lives: copy to keep longer). */
+	uint32_t width, height;   /* the display target's size */
+	/* What the swap read back: the pixels of damage (within the target;
+	 * the whole target, or a sub-box for a partial swap), as an image of
+	 * the damage's size over the client's shared memory. Borrowed for the
+	 * callback: copy to keep. */
 	pixman_image_t *image;
 	pixman_box32_t damage;
 };

@@ -3,7 +3,10 @@
 # A minimal well-behaved vtest v2 client that "presents" a display target the
 # way Mesa's flush_frontbuffer does: it uploads a pattern (TRANSFER_PUT2),
 # clears its copy, reads the texture back (TRANSFER_GET2) and checks the
-# pixels came back through virglrenderer. Usage: present-client.py SOCKET
+# pixels came back through virglrenderer. Then a partial swap, as Mesa's
+# flush_frontbuffer does for a sub-box: SUB_PATTERN into SUB (x, y, w, h)
+# only, read back as that box at offset y * stride + x * 4.
+# Usage: present-client.py SOCKET
 import mmap
 import socket
 import struct
@@ -11,6 +14,8 @@ import sys
 
 W, H = 64, 32
 PATTERN = 0xff112233
+SUB_PATTERN = 0xff445566
+SUB = (8, 4, 16, 8)
 
 
 def msg(cmd, words):
@@ -52,6 +57,18 @@ assert struct.unpack('<III', recv_exact(s, 12)) == (1, 7, 0)
 px = struct.unpack_from('<I', shm, (H - 1) * W * 4 + (W - 1) * 4)[0]
 if px != PATTERN:
     sys.exit('read back 0x%08x, want 0x%08x' % (px, PATTERN))
+# The partial swap.
+x, y, w, h = SUB
+off = y * W * 4 + x * 4
+for row in range(h):
+    o = off + row * W * 4
+    shm[o:o + w * 4] = struct.pack('<I', SUB_PATTERN) * w
+s.sendall(msg(14, [1, 0, x, y, 0, w, h, 1, size, off]))
+s.sendall(msg(7, [0, 1]))
+assert struct.unpack('<III', recv_exact(s, 12)) == (1, 7, 0)
+s.sendall(msg(13, [1, 0, x, y, 0, w, h, 1, size, off]))
+s.sendall(msg(7, [0, 1]))
+assert struct.unpack('<III', recv_exact(s, 12)) == (1, 7, 0)
 s.sendall(msg(3, [1]))
 s.close()
-print('present-client: %dx%d round trip OK' % (W, H))
+print('present-client: %dx%d round trip OK, then a %dx%d partial swap' % (W, H, w, h))

@@ -7,36 +7,12 @@
 # virgl_test_server too and prints both frame rates.
 # Usage: vtest-gl-app.sh GPU_SERVER GL_APP [FRAMES]
 set -u
-GS=$1
-APP=$2
+. "$(dirname "$0")/ns-lib.sh"
+ns_enter "$@"
+GS=$(ns_path "$1")
+APP=$(ns_path "$2")
 FRAMES=${3:-120}
-
-if [ "${VTEST_IN_NS:-0}" != 1 ]; then
-	if ! unshare -m true 2>/dev/null; then
-		echo "SKIP: unshare -m not permitted"
-		exit 77
-	fi
-	VTEST_IN_NS=1 exec unshare -m sh "$0" "$@"
-fi
-
-# The checkout itself may live under /tmp (CI clones there): keep the
-# original /tmp reachable through a bind mount and use paths through it.
-ORIG_TMP=/run/zonal-vtest-orig-tmp.$$
-mkdir -p "$ORIG_TMP" && mount --bind /tmp "$ORIG_TMP" ||
-	{ echo "SKIP: cannot bind-mount /tmp"; exit 77; }
-mount -t tmpfs tmpfs /tmp || { echo "SKIP: cannot mount tmpfs on /tmp"; exit 77; }
-remap() {
-	case $1 in
-	/tmp/*) echo "$ORIG_TMP/${1#/tmp/}" ;;
-	/*) echo "$1" ;;
-	*) remap "$OLDPWD_ABS/$1" ;;
-	esac
-}
-OLDPWD_ABS=$PWD
-SELF_DIR=$(remap "$(dirname "$0")")
-GS=$(remap "$GS")
-APP=$(remap "$APP")
-cd "$(remap "$OLDPWD_ABS")" || exit 1
+SELF_DIR=$NS_SRC/tests/vtest
 # Without virpipe the app must run at all (EGL surfaceless on llvmpipe).
 "$APP" 1 16 16 >/dev/null 2>&1
 case $? in 0) ;; 77) echo "SKIP: no EGL surfaceless"; exit 77 ;; *) echo "FAIL: gl-app alone"; exit 1 ;; esac
@@ -52,21 +28,9 @@ mode=64x64
 layer=a:0 0,0 64x64
 EOT
 
-wait_sock() {
-	i=0
-	while [ $i -lt 100 ] && [ ! -S /tmp/.virgl_test ]; do sleep 0.1; i=$((i + 1)); done
-	[ -S /tmp/.virgl_test ]
-}
-
 ZONAL_DEBUG=vtest "$GS" -c /tmp/gs.ini > /tmp/gs.log 2>&1 &
 gs=$!
-if ! wait_sock; then
-	kill $gs 2>/dev/null; wait $gs
-	if grep -q "vtest is off" /tmp/gs.log; then
-		echo "SKIP: gpu-server has no renderer here"; cat /tmp/gs.log; exit 77
-	fi
-	echo "FAIL: gpu-server did not open its vtest socket"; cat /tmp/gs.log; exit 1
-fi
+ns_wait_vtest $gs /tmp/gs.log
 # Hostile clients first: each is dropped, the server carries on.
 if command -v python3 >/dev/null; then
 	timeout 60 python3 "$SELF_DIR/hostile-client.py" /tmp/.virgl_test || { echo "FAIL: hostile"; exit 1; }
@@ -110,10 +74,9 @@ if [ "${VTEST_COMPARE:-0}" = 1 ] && command -v virgl_test_server >/dev/null; the
 	rm -f /tmp/.virgl_test
 	virgl_test_server --use-egl-surfaceless > /tmp/vts.log 2>&1 &
 	vts=$!
-	if wait_sock; then
-		ref=$(GALLIUM_DRIVER=virpipe timeout 60 "$APP" "$FRAMES" 2>&1)
-		echo "virgl_test_server: $ref" | grep -v "fd$\|available$"
-	fi
+	ns_wait_vtest $vts /tmp/vts.log
+	ref=$(GALLIUM_DRIVER=virpipe timeout 60 "$APP" "$FRAMES" 2>&1)
+	echo "virgl_test_server: $ref" | grep -v "fd$\|available$"
 	kill $vts; wait $vts
 fi
 echo PASS

@@ -3,38 +3,18 @@
 # A vtest client as a zone source ([guest NAME] vtest-app=): a zone client
 # is connected, then the client named by vtest-app= presents its display
 # target (present-client.py: TRANSFER_PUT2 of a pattern, TRANSFER_GET2 back,
-# as Mesa's flush_frontbuffer does), and the zone client must receive that
-# pattern, CRC-verified, in the layer. A present by a client no guest names
-# changes nothing. Runs in a private mount namespace like vtest-gl-app.sh.
+# as Mesa's flush_frontbuffer does, then a partial swap of a sub-box), and
+# the zone client must receive both, CRC-verified, in the layer. A present by
+# a client no guest names changes nothing. Then glxgears on Xvfb as a real
+# app. Runs in a private mount namespace (ns-lib.sh).
 # Usage: vtest-zone-source.sh GPU_SERVER ZONE_CLIENT
 set -u
-GS=$1
-ZC=$2
-if [ "${VTEST_IN_NS:-0}" != 1 ]; then
-	unshare -m true 2>/dev/null || { echo "SKIP: unshare -m not permitted"; exit 77; }
-	VTEST_IN_NS=1 exec unshare -m sh "$0" "$@"
-fi
-# Absolute paths first: the checkout may live under /tmp (CI clones there),
-# which the tmpfs below hides; the original /tmp stays reachable through a
-# bind mount, and the paths are remapped through it.
-SELF_ABS=$(cd "$(dirname "$0")" && pwd)
-SRC_ABS=$(cd "$SELF_ABS/../.." && pwd)
-case $GS in /*) ;; *) GS=$PWD/$GS ;; esac
-case $ZC in /*) ;; *) ZC=$PWD/$ZC ;; esac
-ORIG_TMP=/run/zonal-vtest-zone.$$
-mkdir -p "$ORIG_TMP" && mount --bind /tmp "$ORIG_TMP" || { echo "SKIP: cannot bind-mount /tmp"; exit 77; }
-mount -t tmpfs tmpfs /tmp || { echo "SKIP: cannot mount tmpfs on /tmp"; exit 77; }
-cd / || exit 1
-remap() {
-	case $1 in
-	/tmp/*) echo "$ORIG_TMP/${1#/tmp/}" ;;
-	*) echo "$1" ;;
-	esac
-}
-SELF_DIR=$(remap "$SELF_ABS")
-SRC_DIR=$(remap "$SRC_ABS")
-GS=$(remap "$GS")
-ZC=$(remap "$ZC")
+. "$(dirname "$0")/ns-lib.sh"
+ns_enter "$@"
+GS=$(ns_path "$1")
+ZC=$(ns_path "$2")
+SELF_DIR=$NS_SRC/tests/vtest
+SRC_DIR=$NS_SRC
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # The app's 64x32 frame sits at 16,8 in a 96x48 zone; the rest is black.
@@ -55,13 +35,7 @@ layer=gears:0 0,0 300x300
 EOT
 ZONAL_DEBUG=vtest "$GS" -c /tmp/gs.ini > /tmp/gs.log 2>&1 &
 gs=$!
-i=0
-while [ $i -lt 100 ] && [ ! -S /tmp/.virgl_test ]; do sleep 0.1; i=$((i + 1)); done
-if [ ! -S /tmp/.virgl_test ]; then
-	kill $gs 2>/dev/null; wait $gs
-	grep -q "vtest is off" /tmp/gs.log && { echo "SKIP: no renderer here"; exit 77; }
-	echo "FAIL: no vtest socket"; cat /tmp/gs.log; exit 1
-fi
+ns_wait_vtest $gs /tmp/gs.log
 # Python prelude of both checks: img (the zone client's last.png through
 # tools/check-pattern's PNG reader) and st (its stats).
 LOAD='import importlib.machinery, importlib.util, json, sys
@@ -70,8 +44,9 @@ cp = importlib.util.module_from_spec(importlib.util.spec_from_loader("cp", loade
 loader.exec_module(cp)
 img = cp.read_image(sys.argv[1])
 st = json.load(open(sys.argv[2]))'
-# Frame 1 is the zone's key frame (black), frame 2 the app's present.
-timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z z -b headless -o /tmp/out -n 2 --stats /tmp/stats.json \
+# Frame 1 is the zone's key frame (black), frame 2 the app's present, frame 3
+# its partial swap.
+timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z z -b headless -o /tmp/out -n 3 --stats /tmp/stats.json \
 	> /tmp/zc.log 2>&1 &
 zc=$!
 i=0
@@ -113,19 +88,22 @@ grep -q "guest app: the vtest app 'present-client' on scanout 0 (64x32)" /tmp/gs
 python3 - /tmp/out/last.png /tmp/stats.json "$SRC_DIR/tools/check-pattern" "$LOAD" <<'PY' || { cat /tmp/gs.log; exit 1; }
 import sys
 exec(sys.argv[4])
-assert st["frames_presented"] == 2 and st["crc_mismatches"] == 0, st
+assert st["frames_presented"] == 3 and st["crc_mismatches"] == 0, st
 assert (img.width, img.height) == (96, 48), (img.width, img.height)
 bad = 0
 for y in range(48):
     for x in range(96):
         want = (0x11, 0x22, 0x33) if 16 <= x < 80 and 8 <= y < 40 else (0, 0, 0)
+        if 16 + 8 <= x < 16 + 8 + 16 and 8 + 4 <= y < 8 + 4 + 8:
+            want = (0x44, 0x55, 0x66)  # the partial swap's box
         if tuple(img.pixel(x, y)) != want:
             bad += 1
             if bad < 5:
                 print("pixel %d,%d = %s, want %s" % (x, y, img.pixel(x, y), want))
 if bad:
     sys.exit("FAIL: %d wrong pixels" % bad)
-print("zone shows the app's frame: 64x32 of 112233 at 16,8; latency p50 %s ms" % st["latency_ms"]["p50"])
+print("zone shows the app's frame: 64x32 of 112233 at 16,8, its partial swap 16x8 of 445566 "
+      "at 24,12; latency p50 %s ms" % st["latency_ms"]["p50"])
 PY
 if [ "$gears" = skip ]; then
 	echo "glxgears part skipped (no Xvfb or glxgears)"
