@@ -16,6 +16,12 @@
  *     followed by (nr_entries % 8) entries.
  *   op >> 4: response buffer size for requests (see resp_sizes).
  *
+ * The device has a real virglrenderer (EGL surfaceless, llvmpipe; made once
+ * per process) when EGL works, so the 3D commands run down to virglrenderer
+ * (typed records for them: SUBMIT_3D carries (size % 33) dwords of stream);
+ * requests go through the async path, and the loop runs after each record
+ * so that deferred requests complete (request_done) as they would.
+ *
  * Guest RAM is two adjacent 64 KiB regions at 0x10000 and 0x20000 so that
  * seeds' backing addresses land in RAM and can span regions. The listener
  * checks every update it gets and reads every damaged pixel, so a bad
@@ -26,7 +32,9 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/loop.h"
 #include "virtio-gpu/gpu.h"
+#include "virtio-gpu/renderer.h"
 
 #define RAM_BASE 0x10000ull
 #define RAM_SIZE 0x10000ull
@@ -36,7 +44,12 @@ struct fuzz {
 	struct vgpu_mem mem;
 	uint8_t *ram[2];
 	volatile uint32_t sink;
+	uint64_t next_cookie, n_deferred, n_done;
 };
+
+/* Process-wide: virglrenderer is global and slow to start. */
+static struct zl_loop *loop;
+static struct vgpu_renderer *renderer;
 
 static void check_update(void *data, const struct vgpu_scanout_update *u)
 {
@@ -95,10 +108,20 @@ static void check_move(void *data, unsigned scanout_id, uint32_t x, uint32_t y)
 	}
 }
 
+static void done(void *data, uint64_t cookie)
+{
+	struct fuzz *f = data;
+	if (cookie == 0 || cookie > f->next_cookie || f->n_done >= f->n_deferred) {
+		abort(); /* never issued, or completed twice */
+	}
+	f->n_done++;
+}
+
 static const struct vgpu_listener listener = {
 	.scanout_update = check_update,
 	.cursor_update = check_cursor,
 	.cursor_move = check_move,
+	.request_done = done,
 };
 
 static const size_t resp_sizes[16] = {
@@ -179,9 +202,11 @@ static void send_req(struct fuzz *f, bool cursor, uint8_t resp_sel, const uint8_
 	/* Two response buffers when there is room, to exercise the scatter. */
 	size_t cut = cap / 3;
 	struct iovec out[2] = { { resp, cut }, { resp + cut, cap - cut } };
+	bool deferred = false;
 	size_t written = cursor ?
 		vgpu_device_process_cursor(f->dev, in, 2, out, 2) :
-		vgpu_device_process_ctrl(f->dev, in, 2, out, 2, 1);
+		vgpu_device_process_ctrl_async(f->dev, in, 2, out, 2, 1, ++f->next_cookie, &deferred);
+	f->n_deferred += deferred;
 	if (written > cap || (written != 0 && written < sizeof(struct virtio_gpu_ctrl_hdr))) {
 		abort();
 	}
@@ -213,7 +238,18 @@ static const struct {
 	{ VIRTIO_GPU_CMD_MOVE_CURSOR, sizeof(struct virtio_gpu_update_cursor) },
 	{ VIRTIO_GPU_CMD_CTX_CREATE, sizeof(struct virtio_gpu_ctx_create) },
 	{ VIRTIO_GPU_CMD_GET_CAPSET_INFO, sizeof(struct virtio_gpu_get_capset_info) },
+	/* 3D (index 13..) */
+	{ VIRTIO_GPU_CMD_GET_CAPSET, sizeof(struct virtio_gpu_get_capset) },
+	{ VIRTIO_GPU_CMD_CTX_DESTROY, sizeof(struct virtio_gpu_ctrl_hdr) },
+	{ VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
+	{ VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, sizeof(struct virtio_gpu_resource_create_3d) },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
+	{ VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
+	{ VIRTIO_GPU_CMD_SUBMIT_3D, sizeof(struct virtio_gpu_cmd_submit) },
 };
+
+#define MAX_SUBMIT_DW 32
 
 /* Returns the input bytes consumed. */
 static size_t typed_request(struct fuzz *f, bool cursor, uint8_t resp_sel, const uint8_t *p,
@@ -222,8 +258,7 @@ static size_t typed_request(struct fuzz *f, bool cursor, uint8_t resp_sel, const
 	if (n < 2) {
 		return n;
 	}
-	uint8_t buf[sizeof(struct virtio_gpu_resource_attach_backing) +
-		7 * sizeof(struct virtio_gpu_mem_entry)];
+	uint8_t buf[sizeof(struct virtio_gpu_cmd_submit) + MAX_SUBMIT_DW * 4];
 	memset(buf, 0, sizeof(buf));
 	unsigned idx = p[0] % (sizeof(typed) / sizeof(typed[0]));
 	struct virtio_gpu_ctrl_hdr hdr = {
@@ -251,6 +286,15 @@ static size_t typed_request(struct fuzz *f, bool cursor, uint8_t resp_sel, const
 		memcpy(buf + len, p + used, take);
 		used += take;
 		len += extra;
+	} else if (typed[idx].type == VIRTIO_GPU_CMD_SUBMIT_3D) {
+		/* The stream follows; its size field may or may not agree. */
+		uint32_t sz;
+		memcpy(&sz, buf + sizeof(hdr), 4);
+		size_t extra = (le32toh(sz) % (MAX_SUBMIT_DW + 1)) * 4;
+		take = extra < n - used ? extra : n - used;
+		memcpy(buf + len, p + used, take);
+		used += take;
+		len += extra;
 	}
 	send_req(f, cursor, resp_sel, buf, len, len / 2);
 	return used;
@@ -260,10 +304,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool quiet;
-	if (!quiet) {
+	static bool started;
+	if (!started) {
 		zl_log_init(ZL_SILENT);
-		quiet = true;
+		loop = zl_loop_create();
+		/* NULL without EGL: then the device is 2D and 3D commands get
+		 * their "no renderer" answers. */
+		renderer = loop && !getenv("FUZZ_NO_RENDERER") ? vgpu_renderer_create(loop, NULL) : NULL;
+		started = true;
 	}
 	struct fuzz f = { 0 };
 	f.ram[0] = calloc(1, RAM_SIZE);
@@ -281,6 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.num_scanouts = 4,
 		/* Small, so the fuzzer spends its time on logic, not memset. */
 		.quota_bytes = 4 << 20,
+		.renderer = renderer,
 	};
 	for (int i = 0; i < 4; i++) {
 		cfg.scanouts[i] = (struct vgpu_scanout_config){ 640, 480, 60, i != 3 };
@@ -291,6 +340,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mem_reset(&f);
 	vgpu_device_set_mem(f.dev, &f.mem);
+	/* The guest takes every feature offered (VIRGL, CONTEXT_INIT). */
+	vgpu_device_set_features(f.dev, vgpu_device_features(f.dev));
 
 	size_t pos = 0;
 	while (pos < size) {
@@ -347,6 +398,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		default:
 			break;
+		}
+		if (loop) {
+			zl_loop_dispatch(loop, 0); /* fences that retired complete now */
 		}
 	}
 	vgpu_device_reset(f.dev);
