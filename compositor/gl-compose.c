@@ -246,11 +246,17 @@ static void upload_box(struct gl_source *g, const struct comp_source *s, const p
 	glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
 }
 
+/* Forgets earlier errors (bounded: a lost context reports one forever). */
+static void clear_errors(void)
+{
+	for (int i = 0; i < 16 && glGetError() != GL_NO_ERROR; i++) {
+	}
+}
+
 /* Can the scanout rectangle be sampled from s's GL texture? */
 static bool check_texture(struct gl_source *g, const struct comp_source *s)
 {
-	while (glGetError() != GL_NO_ERROR) {
-	}
+	clear_errors();
 	if (!glIsTexture(s->gl_texture)) {
 		return false;
 	}
@@ -292,16 +298,30 @@ static void source_changed(struct comp_zone *zone, struct comp_source *s)
 		}
 	} else {
 		GLenum format, type;
-		if (upload_format(pixman_image_get_format(s->image), &format, &type)) {
+		GLint max = 0;
+		glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max);
+		if ((int64_t)s->src_w > max || (int64_t)s->src_h > max) {
+			zl_warn("zone %s: guest %u scanout %u: %ux%u is larger than GL textures "
+				"(%d); showing black", zone->name, s->guest, s->scanout, s->src_w,
+				s->src_h, max);
+		} else if (upload_format(pixman_image_get_format(s->image), &format, &type)) {
 			if (!g->upload) {
 				glGenTextures(1, &g->upload);
 			}
 			if (g->upload_w != s->src_w || g->upload_h != s->src_h) {
+				clear_errors();
 				glBindTexture(GL_TEXTURE_2D, g->upload);
 				glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)s->src_w,
 					(GLsizei)s->src_h, 0, GL_BGRA, GL_UNSIGNED_BYTE, NULL);
-				g->upload_w = s->src_w;
-				g->upload_h = s->src_h;
+				bool made = glGetError() == GL_NO_ERROR;
+				g->upload_w = made ? s->src_w : 0;
+				g->upload_h = made ? s->src_h : 0;
+				if (!made) {
+					zl_err("zone %s: no memory for a %ux%u texture; showing black",
+						zone->name, s->src_w, s->src_h);
+					end(gz);
+					return;
+				}
 			}
 			pixman_box32_t all = { 0, 0, (int32_t)s->src_w, (int32_t)s->src_h };
 			upload_box(g, s, &all);
@@ -551,8 +571,7 @@ struct comp_zone *comp_zone_create_gl(const struct comp_zone_config *config,
 	if (!begin(gz)) {
 		goto err_gz;
 	}
-	while (glGetError() != GL_NO_ERROR) {
-	}
+	clear_errors();
 	if (!create_objects(gz, config)) {
 		zl_err("zone %s: cannot set up GL composition", zone->name);
 		delete_objects(gz);
