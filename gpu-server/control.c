@@ -31,8 +31,14 @@
  * do not overflow the receiver's socket buffer. */
 #define BURST 32
 #define GAP_NS 100000ull
-/* Key frames answering PLIs, per client, at most this often. */
-#define KEY_MIN_INTERVAL_NS 50000000ull
+/* Frames kept per client after they went out, for retransmission (NACK). */
+#define HISTORY 8
+/* Lost packets are sent again while their frame is this young (in frame
+ * intervals): later, a key frame serves the client better. */
+#define RETX_MAX_AGE_FRAMES 2
+/* Key frames answering PLIs, per client, at most once a frame interval
+ * (and at least this far apart). */
+#define KEY_MIN_INTERVAL_NS 10000000ull
 #define TICK_NS 250000000ull
 #define SR_INTERVAL_NS 1000000000ull
 /* After an ERROR the connection lingers (reading and discarding) so the
@@ -75,6 +81,16 @@ struct gs_client {
 	struct gs_frame *queue[QUEUE_MAX]; /* queue[0] is being sent */
 	unsigned q_len;
 	unsigned next_packet;               /* of queue[0] */
+	uint16_t q0_seq;                    /* of queue[0]'s first packet, once sent */
+	uint64_t q0_sent_ns;
+	/* Frames sent whole, newest last, with the sequence number of their
+	 * first packet: what a NACK can name. */
+	struct sent_frame {
+		struct gs_frame *f;
+		uint16_t seq0;
+		uint64_t sent_ns;
+	} history[HISTORY];
+	unsigned n_history;
 	uint32_t hb_seq;
 };
 
@@ -172,6 +188,24 @@ static void client_queue_clear(struct gs_client *c)
 		c->queue[i] = NULL;
 	}
 	c->q_len = 0;
+	c->next_packet = 0;
+	for (unsigned i = 0; i < c->n_history; i++) {
+		frame_unref(c->history[i].f);
+	}
+	c->n_history = 0;
+}
+
+/* queue[0] went out whole: it moves to the history (the oldest drops out). */
+static void client_frame_sent(struct gs_client *c)
+{
+	if (c->n_history == HISTORY) {
+		frame_unref(c->history[0].f);
+		memmove(c->history, c->history + 1, (HISTORY - 1) * sizeof(c->history[0]));
+		c->n_history--;
+	}
+	c->history[c->n_history++] = (struct sent_frame){ c->queue[0], c->q0_seq, c->q0_sent_ns };
+	memmove(c->queue, c->queue + 1, (c->q_len - 1) * sizeof(c->queue[0]));
+	c->queue[--c->q_len] = NULL;
 	c->next_packet = 0;
 }
 
@@ -302,7 +336,12 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		c->needs_key = true;
 	}
 	/* Advance over what went out. */
+	uint64_t now = zl_now_ns();
 	for (int i = 0; i < sent; i++) {
+		if (c->next_packet == 0) {
+			c->q0_seq = c->seq;
+			c->q0_sent_ns = now;
+		}
 		c->packets_sent++;
 		c->octets_sent += (uint32_t)(msgs[i].msg_hdr.msg_iov[1].iov_len + XPORT_MEDIA_PHDR_SIZE);
 		z->stats.packets++;
@@ -310,10 +349,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		c->seq++;
 		c->next_packet++;
 		if (c->next_packet >= c->queue[0]->m.count) {
-			frame_unref(c->queue[0]);
-			memmove(c->queue, c->queue + 1, (c->q_len - 1) * sizeof(c->queue[0]));
-			c->queue[--c->q_len] = NULL;
-			c->next_packet = 0;
+			client_frame_sent(c);
 		}
 	}
 	return (unsigned)sent == n;
@@ -434,7 +470,8 @@ static void zone_request_key(struct gs_zone *z, struct gs_client *c)
 {
 	c->needs_key = true;
 	uint64_t now = zl_now_ns();
-	uint64_t ready = c->last_key_ns + KEY_MIN_INTERVAL_NS;
+	uint64_t interval = 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60);
+	uint64_t ready = c->last_key_ns + (interval > KEY_MIN_INTERVAL_NS ? interval : KEY_MIN_INTERVAL_NS);
 	if (c->last_key_ns == 0 || now >= ready) {
 		pixman_region32_t empty;
 		pixman_region32_init(&empty);
@@ -461,6 +498,73 @@ static void on_key_timer(void *data)
 		pixman_region32_init(&empty);
 		zone_emit(z, &empty, zl_now_ns(), true);
 		pixman_region32_fini(&empty);
+	}
+}
+
+/* Finds packet seq among what c was sent: its frame and index. */
+static const struct gs_frame *find_sent(const struct gs_client *c, uint16_t seq, unsigned *index,
+	uint64_t *sent_ns)
+{
+	for (unsigned i = c->n_history; i-- > 0;) {
+		const struct sent_frame *h = &c->history[i];
+		uint16_t k = (uint16_t)(seq - h->seq0);
+		if (k < h->f->m.count) {
+			*index = k;
+			*sent_ns = h->sent_ns;
+			return h->f;
+		}
+	}
+	uint16_t k = (uint16_t)(seq - c->q0_seq);
+	if (c->q_len > 0 && c->next_packet > 0 && k < c->next_packet) {
+		*index = k;
+		*sent_ns = c->q0_sent_ns;
+		return c->queue[0];
+	}
+	return NULL;
+}
+
+/* A NACK: each packet still worth it goes again, at once, with its own
+ * sequence number (the receiver fills its hole); if any is not (too old,
+ * no longer kept), the client gets a key frame instead. */
+static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xport_rtcp_info *info)
+{
+	uint64_t now = zl_now_ns();
+	uint64_t max_age = RETX_MAX_AGE_FRAMES * 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60);
+	unsigned n = info->n_nack < XPORT_RTCP_MAX_NACK ? info->n_nack : XPORT_RTCP_MAX_NACK;
+	bool want_key = false;
+	for (unsigned i = 0; i < n; i++) {
+		if (info->nack_media_ssrc[i] != z->ssrc) {
+			continue;
+		}
+		z->stats.nacked++;
+		unsigned index;
+		uint64_t sent_ns;
+		const struct gs_frame *f = find_sent(c, info->nack_seq[i], &index, &sent_ns);
+		if (!f || now - sent_ns > max_age) {
+			want_key = true;
+			continue;
+		}
+		uint8_t hdr[XPORT_MEDIA_HDR_SIZE];
+		size_t off, len;
+		xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT, info->nack_seq[i],
+			hdr, &off, &len);
+		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)(f->m.data + off), len } };
+		struct msghdr mh = {
+			.msg_name = &c->media,
+			.msg_namelen = xport_net_addr_len((struct sockaddr *)&c->media),
+			.msg_iov = iov,
+			.msg_iovlen = 2,
+		};
+		if (sendmsg(z->udp_fd, &mh, MSG_DONTWAIT) > 0) {
+			z->stats.retransmitted++;
+			z->stats.packets++;
+			z->stats.bytes += sizeof(hdr) + len;
+		}
+	}
+	if (want_key) {
+		zl_dbg("xport", "zone %s: client %s: NACKed packets too old; key frame", z->name,
+			c->name);
+		zone_request_key(z, c);
 	}
 }
 
@@ -522,6 +626,9 @@ static void on_udp(void *data, int fd, uint32_t events)
 					z->name, c->name, info.blocks[i].cumulative_lost,
 					info.blocks[i].fraction_lost, info.blocks[i].jitter);
 			}
+		}
+		if (info.n_nack) {
+			client_nack(z, c, &info);
 		}
 		if (xport_rtcp_has_pli(&info, z->ssrc)) {
 			z->stats.plis++;

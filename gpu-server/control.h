@@ -55,6 +55,8 @@ struct gs_control_zone_stats {
 	uint64_t key_frames;    /* key-frame encodes */
 	uint64_t refreshes;     /* frames emitted for a join or key request, not for damage */
 	uint64_t plis;          /* key-frame requests received */
+	uint64_t nacked;        /* packets clients reported lost (generic NACK) */
+	uint64_t retransmitted; /* of those, sent again (the rest: too old, key frame) */
 	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
 	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
 	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */

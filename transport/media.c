@@ -80,3 +80,13 @@ void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint3
 	*frag_off = off;
 	*frag_len = last ? f->len - off : f->frag;
 }
+
+bool xport_media_packet_fits(const struct xport_media_phdr *h, size_t frag_len, size_t frag)
+{
+	if (frag == 0 || xport_media_packet_count(h->total, frag) != h->count ||
+		(uint64_t)h->offset != (uint64_t)h->index * frag) {
+		return false;
+	}
+	bool last = h->index + 1u == h->count;
+	return frag_len == (last ? h->total - h->offset : frag);
+}

@@ -62,6 +62,13 @@ void xport_media_phdr_write(uint8_t *buf, const struct xport_media_phdr *h);
  * <= mtu; 0 if mtu is out of [XPORT_MEDIA_MTU_MIN, XPORT_MEDIA_MTU_MAX]. */
 size_t xport_media_frag_size(uint32_t mtu, bool ipv6);
 
+/* Is a packet's fragment (h, frag_len bytes after the header) what a sender
+ * cutting at frag bytes sends: offset index * frag, frag bytes, or the rest
+ * for the last? A packet that is not was damaged on the way (cut short, bits
+ * flipped in its header): a receiver that knows frag (the mtu it was told)
+ * drops it as lost rather than letting it spoil its frame. */
+bool xport_media_packet_fits(const struct xport_media_phdr *h, size_t frag_len, size_t frag);
+
 /* Packets needed for a payload of len bytes; 0 if more than
  * XPORT_MEDIA_MAX_PACKETS (or len or frag is 0). */
 unsigned xport_media_packet_count(size_t len, size_t frag);

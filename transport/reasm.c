@@ -76,7 +76,9 @@ static void advance_floor(struct xport_reasm *r, uint32_t id)
 {
 	if (r->have_floor) {
 		int32_t gap = xport_serial32_diff(id, r->floor);
-		if (gap > 1) {
+		if (gap > XPORT_REASM_RESYNC) {
+			count_lost(r, 1); /* a jump: how many is unknown */
+		} else if (gap > 1) {
 			count_lost(r, (uint64_t)gap - 1);
 		}
 	}
@@ -197,7 +199,11 @@ int xport_reasm_push(struct xport_reasm *r, const struct xport_rtp_packet *p, ui
 	const uint8_t *frag = p->payload + XPORT_MEDIA_PHDR_SIZE;
 	struct slot *s = find_slot(r, p->frame_id);
 	if (!s) {
-		if (r->have_floor && xport_serial32_diff(p->frame_id, r->floor) <= 0) {
+		int32_t behind = r->have_floor ? xport_serial32_diff(p->frame_id, r->floor) : 1;
+		if (behind < -XPORT_REASM_RESYNC) {
+			r->have_floor = false;
+			r->stats.resyncs++;
+		} else if (behind <= 0) {
 			r->stats.late++;
 			return 0;
 		}

@@ -17,6 +17,11 @@
 
 #define XPORT_REASM_SLOTS 4   /* frames in flight at once */
 #define XPORT_REASM_REORDER 2 /* later complete frames that give up an older one */
+/* A packet this many frame ids behind the last frame delivered or given up
+ * is not late: that frame id was wrong (bits flipped on the way, a forged
+ * packet) or the sender started over. The receiver resynchronises to it
+ * rather than refusing every frame from then on. */
+#define XPORT_REASM_RESYNC 256
 
 struct xport_reasm_config {
 	uint32_t ssrc;          /* packets of any other SSRC are rejected */
@@ -43,6 +48,7 @@ struct xport_reasm_stats {
 	uint64_t late;       /* for a frame already delivered or given up */
 	uint64_t frames_complete;
 	uint64_t frames_lost; /* given up, or never seen at all (id gaps) */
+	uint64_t resyncs;     /* frame id jumps taken as a new start */
 };
 
 struct xport_reasm;

@@ -2,6 +2,7 @@
 #include "rtp.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -219,11 +220,34 @@ int xport_rtcp_parse(const uint8_t *buf, size_t len, struct xport_rtcp_info *inf
 				info->n_pli++;
 			}
 			break;
+		case XPORT_RTCP_RTPFB:
+			/* sender SSRC, media SSRC, then 4-byte FCI entries. */
+			if (body < 8 || (body - 8) % 4 != 0) {
+				return -EBADMSG;
+			}
+			if (count == XPORT_RTCP_FMT_NACK) {
+				uint32_t media = xport_get_be32(b + 4);
+				for (size_t e = 8; e < body; e += 4) {
+					uint16_t pid = xport_get_be16(b + e);
+					uint16_t blp = xport_get_be16(b + e + 2);
+					for (unsigned bit = 0; bit <= 16; bit++) {
+						if (bit > 0 && !(blp & (1u << (bit - 1)))) {
+							continue;
+						}
+						if (info->n_nack < XPORT_RTCP_MAX_NACK) {
+							info->nack_seq[info->n_nack] = (uint16_t)(pid + bit);
+							info->nack_media_ssrc[info->n_nack] = media;
+						}
+						info->n_nack++;
+					}
+				}
+			}
+			break;
 		case XPORT_RTCP_BYE:
 			info->has_bye = true;
 			break;
 		default:
-			/* SDES, APP, RTPFB, unknown: skipped by length. */
+			/* SDES, APP, unknown: skipped by length. */
 			break;
 		}
 		info->n_packets++;
@@ -336,6 +360,65 @@ int xport_rtcp_write_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_
 	xport_put_be32(buf + 4, sender_ssrc);
 	xport_put_be32(buf + 8, media_ssrc);
 	*len = 12;
+	return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int xport_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+	const uint16_t *seqs, unsigned n, size_t *len)
+{
+	if (n == 0 || n > XPORT_RTCP_MAX_NACK) {
+		return -EINVAL;
+	}
+	uint16_t s[XPORT_RTCP_MAX_NACK];
+	memcpy(s, seqs, n * sizeof(s[0]));
+	qsort(s, n, sizeof(s[0]), cmp_seq);
+	/* Sorted as integers; across a wrap (65535 then 0) the lowest starts
+	 * where the gap between neighbours is largest. */
+	unsigned start = 0;
+	uint32_t widest = (uint32_t)s[0] + 65536u - s[n - 1];
+	for (unsigned i = 1; i < n; i++) {
+		if ((uint32_t)(s[i] - s[i - 1]) > widest) {
+			widest = (uint32_t)(s[i] - s[i - 1]);
+			start = i;
+		}
+	}
+	size_t off = 12;
+	for (unsigned k = 0; k < n;) {
+		uint16_t pid = s[(start + k) % n];
+		uint16_t blp = 0;
+		k++;
+		while (k < n) {
+			uint16_t d = (uint16_t)(s[(start + k) % n] - pid);
+			if (d == 0) {
+				k++; /* a repeat */
+				continue;
+			}
+			if (d > 16) {
+				break;
+			}
+			blp |= (uint16_t)(1u << (d - 1));
+			k++;
+		}
+		if (off + 4 > cap) {
+			return -ENOSPC;
+		}
+		xport_put_be16(buf + off, pid);
+		xport_put_be16(buf + off + 2, blp);
+		off += 4;
+	}
+	if (cap < 12) {
+		return -ENOSPC;
+	}
+	write_common(buf, XPORT_RTCP_FMT_NACK, XPORT_RTCP_RTPFB, off);
+	xport_put_be32(buf + 4, sender_ssrc);
+	xport_put_be32(buf + 8, media_ssrc);
+	*len = off;
 	return 0;
 }
 

@@ -61,7 +61,8 @@ enum xport_rtcp_type {
 	XPORT_RTCP_RTPFB = 205,
 	XPORT_RTCP_PSFB = 206,
 };
-#define XPORT_RTCP_FMT_PLI 1
+#define XPORT_RTCP_FMT_PLI 1  /* PSFB */
+#define XPORT_RTCP_FMT_NACK 1 /* RTPFB: generic NACK (RFC 4585 §6.2.1) */
 
 struct xport_rtcp_report_block {
 	uint32_t ssrc;
@@ -74,6 +75,7 @@ struct xport_rtcp_report_block {
 
 #define XPORT_RTCP_MAX_BLOCKS 4
 #define XPORT_RTCP_MAX_PLI 4
+#define XPORT_RTCP_MAX_NACK 128 /* sequence numbers kept per datagram */
 
 /* What a compound RTCP packet said (the parts we use). */
 struct xport_rtcp_info {
@@ -89,6 +91,11 @@ struct xport_rtcp_info {
 	unsigned n_pli; /* first XPORT_RTCP_MAX_PLI kept */
 	uint32_t pli_sender_ssrc[XPORT_RTCP_MAX_PLI];
 	uint32_t pli_media_ssrc[XPORT_RTCP_MAX_PLI];
+	/* Generic NACKs, PID/BLP expanded: n_nack sequence numbers (first
+	 * XPORT_RTCP_MAX_NACK kept), each with the media SSRC it is for. */
+	unsigned n_nack;
+	uint16_t nack_seq[XPORT_RTCP_MAX_NACK];
+	uint32_t nack_media_ssrc[XPORT_RTCP_MAX_NACK];
 	bool has_bye;
 };
 
@@ -110,6 +117,11 @@ int xport_rtcp_write_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc, const c
 	size_t *len);
 int xport_rtcp_write_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
 	size_t *len);
+/* A generic NACK for the n sequence numbers of seqs (any order; each within
+ * 16 after the lowest of its PID/BLP entry is packed into it). -EINVAL for
+ * n == 0. */
+int xport_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
+	const uint16_t *seqs, unsigned n, size_t *len);
 
 /* NTP timestamp (RFC 3550 §4) of CLOCK_REALTIME, for SR. */
 uint64_t xport_ntp_now(void);

@@ -24,13 +24,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
-		"                   [--dump-all] [--stats FILE] [--mode WxH@HZ] [--media-port PORT] [-v]\n"
+		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
+		"                   [--media-port PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
 		"  -o, --output DIR          write DIR/last.png when exiting\n"
 		"  -n, --frames N            exit 0 after N frames shown\n"
 		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"      --present-log FILE    one line per frame shown: frame id, present time, the\n"
+		"                            server's flush time (ns, CLOCK_MONOTONIC), key, refresh\n"
 		"                            (NNNNNN counts from 1)\n"
 		"      --stats FILE          write statistics as JSON when exiting\n"
 		"      --mode WxH@HZ         the panel's mode, told to the server\n"
@@ -114,6 +117,7 @@ int main(int argc, char **argv)
 		{ "frames", required_argument, NULL, 'n' },
 		{ "dump-all", no_argument, NULL, 'D' },
 		{ "stats", required_argument, NULL, 'S' },
+		{ "present-log", required_argument, NULL, 'P' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -152,6 +156,14 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			stats_path = optarg;
+			break;
+		case 'P':
+			cfg.present_log = fopen(optarg, "w");
+			if (!cfg.present_log) {
+				fprintf(stderr, "zone-client: cannot write %s: %s\n", optarg, strerror(errno));
+				return 1;
+			}
+			setvbuf(cfg.present_log, NULL, _IOLBF, 0);
 			break;
 		case 'm':
 			if (parse_mode(optarg, &cfg.panel_width, &cfg.panel_height, &cfg.panel_refresh) < 0) {
@@ -275,5 +287,8 @@ out:
 		close(sfd);
 	}
 	zl_loop_destroy(app.loop);
+	if (cfg.present_log && fclose(cfg.present_log) != 0) {
+		status = 1;
+	}
 	return status;
 }

@@ -24,7 +24,10 @@
 #define MS 1000000ull
 #define TICK_NS (50 * MS)
 #define CONNECT_TIMEOUT_NS (3000 * MS)
-#define PLI_INTERVAL_NS (100 * MS)
+/* Key-frame requests (PLI) at most once a frame interval, and at least
+ * this far apart: recovery within two frame intervals needs the retry of a
+ * request whose key frame was lost to come within one. */
+#define PLI_MIN_INTERVAL_NS (10 * MS)
 #define RR_INTERVAL_NS (1000 * MS)
 /* With no first frame this long after WELCOME, ask for one. */
 #define FIRST_FRAME_GRACE_NS (300 * MS)
@@ -33,6 +36,13 @@
 #define RECV_BUDGET 1024
 #define SOCKET_BUFFER (4 * 1024 * 1024)
 #define PRESENT_RING 4
+/* Generic NACK (RFC 4585): a hole in the sequence numbers is asked for at
+ * once, again every NACK_RETRY_NS up to NACK_TRIES times; a jump of more
+ * than NACK_MAX_GAP packets is a loss burst, left to a key frame. */
+#define NACK_MAX 128
+#define NACK_MAX_GAP 64
+#define NACK_TRIES 3
+#define NACK_RETRY_NS (10 * MS)
 
 enum session_state {
 	STATE_CONNECTING,
@@ -78,6 +88,8 @@ struct zc_session {
 	struct xport_tile_decoder *dec;
 	struct xport_rtp_rx_stats rx;
 	uint64_t expire_ns;
+	uint64_t pli_interval_ns;
+	size_t frag; /* fragment bytes per packet, from the mtu WELCOME gave */
 	bool have_sr;
 	uint32_t sr_lsr;
 	uint64_t sr_recv_ns;
@@ -94,6 +106,16 @@ struct zc_session {
 	struct pending_present pending[PRESENT_RING];
 	unsigned n_pending;
 	struct zc_stats stats;
+
+	/* Sequence numbers missing from the media stream (NACK). */
+	bool have_high;
+	uint16_t high_seq;
+	struct missing {
+		uint16_t seq;
+		uint8_t tries;
+		uint64_t last_ns;
+	} missing[NACK_MAX];
+	unsigned n_missing;
 };
 
 static void session_end(struct zc_session *s)
@@ -158,9 +180,10 @@ void zc_session_bye(struct zc_session *s)
 
 /* --- RTCP --- */
 
-static void send_rtcp(struct zc_session *s, bool pli, uint64_t now)
+static void send_rtcp(struct zc_session *s, bool pli, const uint16_t *nack, unsigned n_nack,
+	uint64_t now)
 {
-	uint8_t buf[256];
+	uint8_t buf[256 + 4 * NACK_MAX];
 	size_t off = 0, n;
 	struct xport_rtcp_report_block block;
 	uint32_t lsr = 0, dlsr = 0;
@@ -180,6 +203,11 @@ static void send_rtcp(struct zc_session *s, bool pli, uint64_t now)
 	if (pli && xport_rtcp_write_pli(buf + off, sizeof(buf) - off, s->ssrc, s->welcome.ssrc, &n) == 0) {
 		off += n;
 	}
+	if (n_nack && xport_rtcp_write_nack(buf + off, sizeof(buf) - off, s->ssrc, s->welcome.ssrc,
+		nack, n_nack, &n) == 0) {
+		off += n;
+		s->stats.nack_requests += n_nack;
+	}
 	if (send(s->udp_fd, buf, off, MSG_DONTWAIT) < 0) {
 		zl_dbg("client", "RTCP send: %s", strerror(errno));
 		return;
@@ -193,12 +221,12 @@ static void send_rtcp(struct zc_session *s, bool pli, uint64_t now)
 }
 
 /* Asks for a key frame now if the rate limit allows; the tick repeats it
- * every PLI_INTERVAL_NS until one is shown. */
+ * every pli_interval_ns until one is shown. */
 static void maybe_send_pli(struct zc_session *s, uint64_t now)
 {
 	if (s->need_refresh && s->state == STATE_ACTIVE &&
-		(s->last_pli_ns == 0 || now - s->last_pli_ns >= PLI_INTERVAL_NS)) {
-		send_rtcp(s, true, now);
+		(s->last_pli_ns == 0 || now - s->last_pli_ns >= s->pli_interval_ns)) {
+		send_rtcp(s, true, NULL, 0, now);
 	}
 }
 
@@ -206,6 +234,78 @@ static void request_refresh(struct zc_session *s)
 {
 	s->need_refresh = true;
 	maybe_send_pli(s, zl_now_ns());
+}
+
+/* --- NACK --- */
+
+static void missing_remove(struct zc_session *s, unsigned i)
+{
+	s->missing[i] = s->missing[--s->n_missing];
+}
+
+static void note_missing(struct zc_session *s, uint16_t seq)
+{
+	for (unsigned i = 0; i < s->n_missing; i++) {
+		if (s->missing[i].seq == seq) {
+			return;
+		}
+	}
+	if (s->n_missing == NACK_MAX) {
+		missing_remove(s, 0); /* the oldest hole is the least useful */
+	}
+	s->missing[s->n_missing++] = (struct missing){ .seq = seq };
+}
+
+/* Notes media packet seq: a jump forward leaves holes to ask for; a packet
+ * behind the highest fills one. */
+static void note_seq(struct zc_session *s, uint16_t seq)
+{
+	if (!s->have_high) {
+		s->have_high = true;
+		s->high_seq = seq;
+		return;
+	}
+	int16_t d = (int16_t)(seq - s->high_seq);
+	if (d <= 0) {
+		for (unsigned i = 0; i < s->n_missing; i++) {
+			if (s->missing[i].seq == seq) {
+				missing_remove(s, i);
+				break;
+			}
+		}
+		return;
+	}
+	if (d - 1 <= NACK_MAX_GAP) {
+		for (uint16_t q = (uint16_t)(s->high_seq + 1); q != seq; q++) {
+			note_missing(s, q);
+		}
+	}
+	s->high_seq = seq;
+}
+
+/* Asks for the holes due (new ones, and retries); forgets the hopeless. */
+static void send_nacks(struct zc_session *s, uint64_t now)
+{
+	uint16_t seqs[NACK_MAX];
+	unsigned n = 0;
+	for (unsigned i = 0; i < s->n_missing;) {
+		struct missing *m = &s->missing[i];
+		if (m->tries > 0 && now - m->last_ns < NACK_RETRY_NS) {
+			i++;
+			continue;
+		}
+		if (m->tries == NACK_TRIES) {
+			missing_remove(s, i); /* the frame is given up or refreshed */
+			continue;
+		}
+		m->tries++;
+		m->last_ns = now;
+		seqs[n++] = m->seq;
+		i++;
+	}
+	if (n) {
+		send_rtcp(s, false, seqs, n, now);
+	}
 }
 
 /* --- frames --- */
@@ -264,6 +364,11 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	}
 	if (!p.refresh && t_present_ns >= p.capture_ns) {
 		zc_stats_add_latency(&s->stats, t_present_ns - p.capture_ns);
+	}
+	if (s->cfg.present_log) {
+		fprintf(s->cfg.present_log, "%u %llu %llu %d %d\n", frame_id,
+			(unsigned long long)t_present_ns, (unsigned long long)p.capture_ns, p.key,
+			p.refresh);
 	}
 	if (s->cfg.dump_dir) {
 		write_dump(s);
@@ -411,6 +516,18 @@ static void handle_datagram(struct zc_session *s, const uint8_t *buf, size_t len
 		return;
 	}
 	xport_rtp_rx_stats_update(&s->rx, p.seq, p.ts, xport_rtp_ts_90k(now, 0));
+	note_seq(s, p.seq);
+	struct xport_media_phdr h;
+	size_t n;
+	if (xport_media_phdr_parse(p.payload, p.payload_len, &h, &n) < 0 ||
+		!xport_media_packet_fits(&h, n, s->frag)) {
+		/* Damaged on the way (cut short, header bits flipped): lost, so
+		 * asked for again, rather than spoiling its frame. */
+		s->stats.packets_rejected++;
+		log_drop(s, "damaged media packet seq %u; asking for it again", p.seq);
+		note_missing(s, p.seq);
+		return;
+	}
 	if (xport_reasm_push(s->reasm, &p, now) < 0) {
 		s->stats.packets_rejected++;
 		log_drop(s, "bad media packet seq %u; dropped", p.seq);
@@ -443,6 +560,9 @@ static void on_udp(void *data, int fd, uint32_t events)
 			pump_frames(s);
 		}
 		handled += (unsigned)n;
+		if (s->state == STATE_ACTIVE && s->n_missing) {
+			send_nacks(s, now);
+		}
 	}
 }
 
@@ -495,6 +615,12 @@ static int start_media(struct zc_session *s)
 	 * progress. */
 	uint64_t interval = w->refresh ? 1000000000ull / w->refresh : 16 * MS;
 	s->expire_ns = 3 * interval > 100 * MS ? 3 * interval : 100 * MS;
+	s->pli_interval_ns = interval > PLI_MIN_INTERVAL_NS ? interval : PLI_MIN_INTERVAL_NS;
+	s->frag = xport_media_frag_size(w->mtu, s->server.ss_family == AF_INET6);
+	if (s->frag == 0) {
+		session_fail(s, -EPROTO, "server %s: mtu %u out of range", s->server_name, w->mtu);
+		return -EPROTO;
+	}
 	s->udp_src = zl_loop_add_fd(s->loop, s->udp_fd, EPOLLIN, on_udp, s);
 	if (!s->udp_src) {
 		session_fail(s, -ENOMEM, "cannot watch the media socket");
@@ -648,13 +774,16 @@ static void on_tick(void *data)
 	if (s->state != STATE_ACTIVE) {
 		return;
 	}
+	if (s->n_missing) {
+		send_nacks(s, now);
+	}
 	if (!s->have_front && now - s->t_welcome > FIRST_FRAME_GRACE_NS) {
 		s->need_refresh = true;
 	}
 	if (s->need_refresh) {
 		maybe_send_pli(s, now);
 	} else if (now - s->last_rr_ns >= RR_INTERVAL_NS) {
-		send_rtcp(s, false, now);
+		send_rtcp(s, false, NULL, 0, now);
 	}
 }
 

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "backend.h"
 #include "stats.h"
@@ -30,6 +31,11 @@ struct zc_session_config {
 	const struct zc_backend_impl *backend;
 	const char *dump_dir; /* non-NULL: write DIR/frame-NNNNNN.png per frame shown */
 	uint64_t max_frames;  /* end after this many frames shown; 0: never */
+	/* Non-NULL: one line per frame shown, "FRAME_ID T_PRESENT_NS
+	 * T_CAPTURE_NS KEY REFRESH" (capture: the server's clock, as the frame
+	 * said: its guest flush, or for a refresh, when the server made it;
+	 * KEY, REFRESH: 0 or 1). Borrowed; the caller closes it. */
+	FILE *present_log;
 };
 
 struct zc_session;

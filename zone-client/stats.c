@@ -89,6 +89,7 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	fprintf(f, "  \"packets_received\": %llu,\n", (unsigned long long)s->packets_received);
 	fprintf(f, "  \"packets_rejected\": %llu,\n", (unsigned long long)s->packets_rejected);
 	fprintf(f, "  \"refresh_requests\": %llu,\n", (unsigned long long)s->refresh_requests);
+	fprintf(f, "  \"nack_requests\": %llu,\n", (unsigned long long)s->nack_requests);
 	fprintf(f, "  \"present_source\": ");
 	json_string(f, info->present_source ? info->present_source : "");
 	fprintf(f, ",\n  \"clock\": \"same-host-monotonic\",\n");

@@ -16,6 +16,7 @@ struct zc_stats {
 	uint64_t packets_received;
 	uint64_t packets_rejected; /* malformed or foreign datagrams */
 	uint64_t refresh_requests; /* PLIs sent */
+	uint64_t nack_requests;    /* packets asked for again (generic NACK) */
 	int64_t clock_offset_ns;   /* server - client, from heartbeats (informative) */
 	uint64_t rtt_ns;
 	/* Latency samples, ns (present - t_flush), for non-refresh frames. */

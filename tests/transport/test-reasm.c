@@ -481,6 +481,33 @@ static void test_last_first(void **state)
 	xport_reasm_destroy(r);
 }
 
+/* A frame id damaged on the way (here: far ahead) whose frame never
+ * completes is given up and moves the floor there; the genuine frames
+ * that follow, far behind it, are a new start, not late for ever. */
+static void test_resync_after_bogus_id(void **state)
+{
+	(void)state;
+	struct xport_reasm *r = new_reasm(1 << 20);
+	static struct frame a, bogus, b;
+	make_frame(&a, 100, 100, FRAG, 10, true);
+	feed_all(r, &a);
+	expect_frame(r, &a);
+	make_frame(&bogus, 100 + (1u << 20), 3 * FRAG, FRAG, 11, false);
+	assert_int_equal(feed(r, &bogus.pkts[0]), 0); /* 1 of 3 packets */
+	xport_reasm_expire(r, 1000000000ull, 1000);
+	expect_none(r);
+	xport_reasm_take_lost(r);
+	make_frame(&b, 101, 100, FRAG, 14, false);
+	feed_all(r, &b);
+	expect_frame(r, &b);
+	assert_int_equal(xport_reasm_get_stats(r)->resyncs, 1);
+	/* Genuinely late packets (a few frames behind) are still late. */
+	assert_int_equal(feed(r, &a.pkts[0]), 0);
+	expect_none(r);
+	assert_int_equal(xport_reasm_get_stats(r)->resyncs, 1);
+	xport_reasm_destroy(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_last_first),
+		cmocka_unit_test(test_resync_after_bogus_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Transport under impairment: gpu-server → relay.py (impairs the media) →
+# zone-client, with a vtest frame source (zone-source.py, 256x128 at 60 Hz,
+# no VM). The impairment runs for a while, then stops; then:
+#  - nothing crashed, both ends exit cleanly;
+#  - every frame shown was whole and bit-exact: the client shows only frames
+#    whose CRC32C matches (crc_mismatches counts the ones it refused), and the
+#    frame it ends on is the source's last one, exactly;
+#  - after the impairment it catches up: the first frame made after the end
+#    (a guest frame, or a key frame it asked for) is shown within RECOVER_MS.
+#    The default (500 ms) only catches a client that is stuck; the target
+#    (2 frame intervals) is a number for `make bench`, which runs this with
+#    RECOVER_MS unset and reports the recovery time of each scenario;
+#  - refresh requests stay rate-limited: at most one per frame interval.
+# Usage: impair.sh GPU_SERVER ZONE_CLIENT SCENARIO
+#   SCENARIO: loss-0.1 loss-1 loss-5 burst reorder dup flip truncate oversize
+#             blackout all
+set -euo pipefail
+GS=$1 ZC=$2 SCENARIO=$3
+HERE=$(cd "$(dirname "$0")" && pwd)
+FPS=60
+START=1 DURATION=3 AFTER=1.5
+case $SCENARIO in
+loss-0.1) IMPAIR=(--loss 0.001) ;;
+loss-1) IMPAIR=(--loss 0.01) ;;
+loss-5) IMPAIR=(--loss 0.05) ;;
+burst) IMPAIR=(--loss 0.02 --burst 8) ;;
+reorder) IMPAIR=(--reorder 0.05) ;;
+dup) IMPAIR=(--dup 0.05) ;;
+flip) IMPAIR=(--flip 0.02) ;;
+truncate) IMPAIR=(--truncate 0.02) ;;
+oversize) IMPAIR=(--oversize 0.02) ;;
+blackout) IMPAIR=(--blackout); DURATION=5 ;;
+all) IMPAIR=(--loss 0.01 --reorder 0.02 --dup 0.02 --flip 0.01 --truncate 0.01 --oversize 0.01) ;;
+*) echo "unknown scenario $SCENARIO"; exit 2 ;;
+esac
+RECOVER_MS=${RECOVER_MS:-500}
+# The server on another loopback address than the relay (see relay.py).
+python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null ||
+	{ echo "SKIP: no 127.0.0.2"; exit 77; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-impair.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -20 "$f"; done; KEEP=1; exit 1; }
+free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('$1',0)); print(s.getsockname()[1])"; }
+SPORT=$(free_port 127.0.0.2)
+RPORT=$(free_port 127.0.0.1)
+
+cat >"$T/gs.ini" <<EOT
+[server]
+control=127.0.0.2:$SPORT
+vtest=$T/vtest.sock
+[guest src]
+vtest-app=zone-source
+[zone z]
+mode=256x128@$FPS
+layer=src:0 0,0 256x128
+EOT
+"$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
+gs=$!
+pids+=($gs)
+for _ in $(seq 100); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
+if [ ! -S "$T/vtest.sock" ]; then
+	grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer here"; exit 77; }
+	fail "gpu-server did not start"
+fi
+python3 "$HERE/relay.py" --listen "127.0.0.1:$RPORT" --server "127.0.0.2:$SPORT" \
+	--start "$START" --duration "$DURATION" "${IMPAIR[@]}" --summary "$T/relay.json" \
+	>"$T/relay.log" 2>&1 &
+relay=$!
+pids+=($relay)
+for _ in $(seq 50); do grep -q listening "$T/relay.log" && break; sleep 0.1; done
+"$ZC" -s "127.0.0.1:$RPORT" -z z -o "$T/out" --stats "$T/stats.json" \
+	--present-log "$T/presents.txt" >"$T/zone-client.log" 2>&1 &
+zc=$!
+pids+=($zc)
+for _ in $(seq 100); do grep -q "client joined" "$T/gpu-server.log" && break; sleep 0.1; done
+grep -q "client joined" "$T/gpu-server.log" || fail "the client did not join"
+
+frames=$(python3 -c "print(int($FPS * ($START + $DURATION + $AFTER)))")
+timeout 60 python3 "$HERE/zone-source.py" "$T/vtest.sock" --fps "$FPS" --frames "$frames" \
+	--log "$T/source.txt" >"$T/source.log" 2>&1 || fail "zone-source failed"
+sleep 0.5
+kill -TERM $relay $zc
+wait $zc || fail "zone-client exited with $?"
+wait $relay || true
+kill -TERM $gs
+wait $gs || fail "gpu-server exited with $?"
+pids=()
+
+python3 - "$T" "$RECOVER_MS" "$DURATION" "$HERE/../../tools" "$FPS" "$SCENARIO" <<'PY' || fail "checks"
+import json, sys
+T, recover_ms, duration, tools = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+fps = float(sys.argv[5])
+sys.path.insert(0, tools)
+from zonal_image import read_image
+st = json.load(open(T + "/stats.json"))
+rl = json.load(open(T + "/relay.json"))
+pres = [tuple(int(v) for v in l.split()) for l in open(T + "/presents.txt")]
+src = [tuple(int(v) for v in l.split()) for l in open(T + "/source.txt")]
+print("relay:", json.dumps(rl))
+print("client: presented %d (key %d), dropped %d, crc mismatches %d, refresh requests %d, "
+      "NACKed %d, packets %d received %d rejected" % (st["frames_presented"], st["key_frames"],
+      st["frames_dropped"], st["crc_mismatches"], st["refresh_requests"], st["nack_requests"],
+      st["packets_received"], st["packets_rejected"]))
+ok = True
+def bad(msg):
+    global ok
+    ok = False
+    print("FAIL: " + msg)
+if not rl["t_end_ns"]:
+    bad("the impairment never ended")
+# The last frame shown is the source's last one, exactly.
+img = read_image(T + "/out/last.png")
+want = (0x3c, 0x5a, 0x78)
+wrong = sum(1 for y in range(img.height) for x in range(img.width) if img.pixel(x, y) != want)
+if wrong:
+    bad("the last frame shown is not the source's last frame (%d pixels differ)" % wrong)
+# Recovery: the first frame made after the end (captured then, or a refresh
+# the server made then) is shown within recover_ms.
+t_end = rl["t_end_ns"]
+after = [p for p in pres if p[2] >= t_end]
+if not after:
+    bad("nothing shown after the impairment ended")
+else:
+    rec = (after[0][1] - t_end) / 1e6
+    sent_after = sum(1 for s in src if s[1] >= t_end)
+    print("recovery: first frame made after the end shown %.1f ms after it "
+          "(limit %.1f); %d of %d frames sent after the end shown" %
+          (rec, recover_ms, len(after), sent_after))
+    if rec > recover_ms:
+        bad("recovery took %.1f ms > %.1f ms" % (rec, recover_ms))
+    print("impair-result: " + json.dumps({"scenario": sys.argv[6], "recovery_ms": round(rec, 1),
+        "target_ms": round(2000 / fps, 1), "frames_presented": st["frames_presented"],
+        "frames_dropped": st["frames_dropped"], "crc_mismatches": st["crc_mismatches"],
+        "refresh_requests": st["refresh_requests"], "nack_requests": st["nack_requests"],
+        "datagrams_impaired": sum(rl[k] for k in ("lost", "reordered", "duplicated", "flipped",
+            "truncated", "oversized", "blacked_out"))}))
+    if len(after) < 0.9 * sent_after:
+        bad("only %d of %d frames after the impairment were shown" % (len(after), sent_after))
+# Refresh requests: at most one per frame interval of impairment, plus a few.
+limit = duration * fps + 5
+if st["refresh_requests"] > limit:
+    bad("%d refresh requests in %.0f s (limit %d)" % (st["refresh_requests"], duration, limit))
+sys.exit(0 if ok else 1)
+PY
+echo PASS
