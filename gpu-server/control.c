@@ -17,6 +17,7 @@
 #include "transport/control-proto.h"
 #include "transport/media.h"
 #include "transport/net.h"
+#include "transport/bytes.h"
 #include "transport/rtp.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
@@ -112,6 +113,9 @@ struct gs_zone {
 	bool pace_armed;
 	struct zl_source *key_timer;
 	bool key_armed;
+	/* SRs to the zone's clients while it is idle (XPORT_MEDIA_KEEPALIVE_NS):
+	 * how they tell "nothing changed" from "nothing arrives". */
+	struct zl_source *keepalive_timer;
 	bool send_error_logged;
 	struct gs_control_zone_stats stats;
 };
@@ -462,6 +466,8 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	if (refresh) {
 		z->stats.refreshes++;
 	}
+	/* Idle from now on, until the next frame: the keepalive SRs say so. */
+	zl_source_timer_arm(z->keepalive_timer, XPORT_MEDIA_KEEPALIVE_NS, 0);
 	zone_pump(z);
 }
 
@@ -574,15 +580,36 @@ static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now)
 	size_t a, b;
 	char cname[96];
 	snprintf(cname, sizeof(cname), "gpu-server/%s", z->name);
+	uint8_t id[4];
+	size_t d;
+	xport_put_be32(id, z->frame_id);
 	if (xport_rtcp_write_sr(buf, sizeof(buf), z->ssrc, xport_ntp_now(),
 		xport_rtp_ts_90k(now, z->ts_offset), c->packets_sent, c->octets_sent, &a) < 0 ||
-		xport_rtcp_write_sdes_cname(buf + a, sizeof(buf) - a, z->ssrc, cname, &b) < 0) {
+		xport_rtcp_write_sdes_cname(buf + a, sizeof(buf) - a, z->ssrc, cname, &b) < 0 ||
+		xport_rtcp_write_app(buf + a + b, sizeof(buf) - a - b, z->ssrc, XPORT_RTCP_APP_NAME,
+			XPORT_RTCP_APP_FRAME, id, sizeof(id), &d) < 0) {
 		return;
 	}
 	/* Best effort: a lost report is harmless. */
-	sendto(z->udp_fd, buf, a + b, MSG_DONTWAIT, (struct sockaddr *)&c->media,
+	sendto(z->udp_fd, buf, a + b + d, MSG_DONTWAIT, (struct sockaddr *)&c->media,
 		xport_net_addr_len((struct sockaddr *)&c->media));
 	c->last_sr_ns = now;
+}
+
+static void on_keepalive(void *data)
+{
+	struct gs_zone *z = data;
+	uint64_t now = zl_now_ns();
+	bool any = false;
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
+		if (c->zone == z && c->state == CLIENT_ACTIVE) {
+			client_send_sr(z, c, now);
+			any = true;
+		}
+	}
+	if (any) {
+		zl_source_timer_arm(z->keepalive_timer, XPORT_MEDIA_KEEPALIVE_NS, 0);
+	}
 }
 
 /* RTCP from clients: key-frame requests, receiver reports. */
@@ -926,7 +953,8 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 	z->udp_src = zl_loop_add_fd(ctl->loop, z->udp_fd, EPOLLIN, on_udp, z);
 	z->pace_timer = zl_loop_add_timer(ctl->loop, on_pace, z);
 	z->key_timer = zl_loop_add_timer(ctl->loop, on_key_timer, z);
-	if (!z->udp_src || !z->pace_timer || !z->key_timer) {
+	z->keepalive_timer = zl_loop_add_timer(ctl->loop, on_keepalive, z);
+	if (!z->udp_src || !z->pace_timer || !z->key_timer || !z->keepalive_timer) {
 		return -ENOMEM;
 	}
 	zl_info("control: zone %s %ux%u@%u: media on UDP port %u, mtu %u, ssrc %08x", z->name,
@@ -939,6 +967,7 @@ static void zone_finish(struct gs_zone *z)
 	zl_source_remove(z->udp_src);
 	zl_source_remove(z->pace_timer);
 	zl_source_remove(z->key_timer);
+	zl_source_remove(z->keepalive_timer);
 	if (z->udp_fd >= 0) {
 		close(z->udp_fd);
 	}

@@ -41,6 +41,14 @@
 #define XPORT_MEDIA_EXT_FRAME_ID 1
 #define XPORT_MEDIA_EXT_CAPTURE 2
 
+/* RTCP APP (RFC 3550 §6.7) "ZONL", subtype 0, from the server with every
+ * SR: 4 bytes, the id of the last frame it emitted (big-endian). A client
+ * showing that frame is up to date even when nothing changes; SRs go out
+ * at least every XPORT_MEDIA_KEEPALIVE_NS while a zone is idle. */
+#define XPORT_RTCP_APP_NAME "ZONL"
+#define XPORT_RTCP_APP_FRAME 0
+#define XPORT_MEDIA_KEEPALIVE_NS 40000000ull
+
 #define XPORT_MEDIA_MTU_DEFAULT 1500
 #define XPORT_MEDIA_MTU_MIN 576
 #define XPORT_MEDIA_MTU_MAX 65535

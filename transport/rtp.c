@@ -246,8 +246,23 @@ int xport_rtcp_parse(const uint8_t *buf, size_t len, struct xport_rtcp_info *inf
 		case XPORT_RTCP_BYE:
 			info->has_bye = true;
 			break;
+		case XPORT_RTCP_APP:
+			if (body < 8) {
+				return -EBADMSG;
+			}
+			if (!info->has_app) {
+				info->has_app = true;
+				info->app_ssrc = xport_get_be32(b);
+				memcpy(info->app_name, b + 4, 4);
+				info->app_subtype = (uint8_t)count;
+				info->app_len = body - 8;
+				memcpy(info->app_data, b + 8,
+					info->app_len < sizeof(info->app_data) ? info->app_len :
+					sizeof(info->app_data));
+			}
+			break;
 		default:
-			/* SDES, APP, unknown: skipped by length. */
+			/* SDES, unknown: skipped by length. */
 			break;
 		}
 		info->n_packets++;
@@ -360,6 +375,23 @@ int xport_rtcp_write_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_
 	xport_put_be32(buf + 4, sender_ssrc);
 	xport_put_be32(buf + 8, media_ssrc);
 	*len = 12;
+	return 0;
+}
+
+int xport_rtcp_write_app(uint8_t *buf, size_t cap, uint32_t ssrc, const char name[4],
+	uint8_t subtype, const uint8_t *data, size_t len, size_t *len_out)
+{
+	if (subtype > 31 || len % 4 != 0 || len > 1024) {
+		return -EINVAL;
+	}
+	if (cap < 12 + len) {
+		return -ENOSPC;
+	}
+	write_common(buf, subtype, XPORT_RTCP_APP, 12 + len);
+	xport_put_be32(buf + 4, ssrc);
+	memcpy(buf + 8, name, 4);
+	memcpy(buf + 12, data, len);
+	*len_out = 12 + len;
 	return 0;
 }
 

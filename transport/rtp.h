@@ -97,6 +97,14 @@ struct xport_rtcp_info {
 	uint16_t nack_seq[XPORT_RTCP_MAX_NACK];
 	uint32_t nack_media_ssrc[XPORT_RTCP_MAX_NACK];
 	bool has_bye;
+	/* The first APP packet (RFC 3550 §6.7): name, subtype, the first
+	 * bytes of its data. */
+	bool has_app;
+	uint32_t app_ssrc;
+	char app_name[4];
+	uint8_t app_subtype;
+	size_t app_len; /* data bytes (all of them; app_data keeps the first 16) */
+	uint8_t app_data[16];
 };
 
 /* Parses a (compound) RTCP datagram. Unknown packet types are skipped by
@@ -122,6 +130,11 @@ int xport_rtcp_write_pli(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_
  * n == 0. */
 int xport_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
 	const uint16_t *seqs, unsigned n, size_t *len);
+
+/* An APP packet: 4-character name, subtype 0..31, len bytes of data (a
+ * multiple of 4). */
+int xport_rtcp_write_app(uint8_t *buf, size_t cap, uint32_t ssrc, const char name[4],
+	uint8_t subtype, const uint8_t *data, size_t len, size_t *len_out);
 
 /* NTP timestamp (RFC 3550 §4) of CLOCK_REALTIME, for SR. */
 uint64_t xport_ntp_now(void);

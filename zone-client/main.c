@@ -25,13 +25,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
-		"                   [--media-port PORT] [-v]\n"
+		"                   [--stale-ms MS] [--media-port PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
 		"  -o, --output DIR          write DIR/last.png when exiting\n"
 		"  -n, --frames N            exit 0 after N frames shown\n"
 		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"      --stale-ms MS         the zone is stale after MS ms without a good frame while\n"
+		"                            the server has newer ones or is silent (default 100)\n"
 		"      --present-log FILE    one line per frame shown: frame id, present time, the\n"
 		"                            server's flush time (ns, CLOCK_MONOTONIC), key, refresh\n"
 		"                            (NNNNNN counts from 1)\n"
@@ -118,6 +120,7 @@ int main(int argc, char **argv)
 		{ "dump-all", no_argument, NULL, 'D' },
 		{ "stats", required_argument, NULL, 'S' },
 		{ "present-log", required_argument, NULL, 'P' },
+		{ "stale-ms", required_argument, NULL, 'T' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -156,6 +159,14 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			stats_path = optarg;
+			break;
+		case 'T':
+			if (parse_u64(optarg, &v) < 0 || v < ZC_STALE_MS_MIN || v > 60000) {
+				fprintf(stderr, "zone-client: --stale-ms wants %u..60000, not '%s'\n",
+					ZC_STALE_MS_MIN, optarg);
+				return 2;
+			}
+			cfg.stale_ms = (uint32_t)v;
 			break;
 		case 'P':
 			cfg.present_log = fopen(optarg, "w");

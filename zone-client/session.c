@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "snapshot.h"
+#include "transport/bytes.h"
 #include "transport/control-conn.h"
 #include "transport/control-proto.h"
 #include "transport/media.h"
@@ -106,6 +107,14 @@ struct zc_session {
 	struct pending_present pending[PRESENT_RING];
 	unsigned n_pending;
 	struct zc_stats stats;
+
+	/* Staleness: the newest frame id the server spoke of (media, or the
+	 * SR's APP), when it was last heard, when a frame was last shown. */
+	uint64_t stale_ns;
+	struct zl_source *stale_timer;
+	bool have_latest;
+	uint32_t latest_id;
+	uint64_t last_heard_ns, last_good_ns, stale_since_ns;
 
 	/* Sequence numbers missing from the media stream (NACK). */
 	bool have_high;
@@ -236,6 +245,64 @@ static void request_refresh(struct zc_session *s)
 	maybe_send_pli(s, zl_now_ns());
 }
 
+/* --- staleness --- */
+
+static void note_heard(struct zc_session *s, uint32_t frame_id, uint64_t now)
+{
+	s->last_heard_ns = now;
+	if (!s->have_latest || xport_serial32_diff(frame_id, s->latest_id) > 0) {
+		s->latest_id = frame_id;
+		s->have_latest = true;
+	}
+}
+
+/* Stale: no good frame for stale_ns, and either the server has spoken of
+ * a newer one, or it has not been heard for as long. Otherwise checks
+ * again when silence could next make it so. */
+static void check_stale(struct zc_session *s, uint64_t now)
+{
+	if (s->stats.stale_now || s->state != STATE_ACTIVE) {
+		return;
+	}
+	uint64_t good = s->have_front ? s->last_good_ns : s->t_welcome;
+	bool behind = !s->have_front || (s->have_latest && s->latest_id != s->front_id);
+	bool silent = now - s->last_heard_ns >= s->stale_ns;
+	if (now - good >= s->stale_ns && (behind || silent)) {
+		s->stats.stale_now = true;
+		s->stats.stale_events++;
+		s->stale_since_ns = good + s->stale_ns;
+		zl_warn("zone %s: STALE: no good frame for %llu ms (%s)", s->cfg.zone,
+			(unsigned long long)((now - good) / MS), silent ? "the server is silent" :
+			"the server has newer frames");
+		return;
+	}
+	uint64_t next = good + s->stale_ns > now ? good + s->stale_ns : s->last_heard_ns + s->stale_ns;
+	zl_source_timer_arm(s->stale_timer, next > now ? next - now : 1, 0);
+}
+
+/* A good frame was shown at now. */
+static void fresh(struct zc_session *s, uint64_t now)
+{
+	s->last_good_ns = now;
+	if (s->stats.stale_now) {
+		uint64_t d = now > s->stale_since_ns ? now - s->stale_since_ns : 0;
+		s->stats.stale_now = false;
+		s->stats.stale_ns_total += d;
+		if (d > s->stats.stale_ns_max) {
+			s->stats.stale_ns_max = d;
+		}
+		zl_info("zone %s: fresh again after %llu ms stale", s->cfg.zone,
+			(unsigned long long)(d / MS));
+	}
+	zl_source_timer_arm(s->stale_timer, s->stale_ns, 0);
+}
+
+static void on_stale_timer(void *data)
+{
+	struct zc_session *s = data;
+	check_stale(s, zl_now_ns());
+}
+
 /* --- NACK --- */
 
 static void missing_remove(struct zc_session *s, unsigned i)
@@ -359,6 +426,7 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 		return;
 	}
 	s->stats.frames_presented++;
+	fresh(s, t_present_ns);
 	if (p.key) {
 		s->stats.key_frames++;
 	}
@@ -492,6 +560,11 @@ static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, ui
 		s->stats.packets_rejected++;
 		return;
 	}
+	if (info.has_app && info.app_ssrc == s->welcome.ssrc && info.app_len >= 4 &&
+		memcmp(info.app_name, XPORT_RTCP_APP_NAME, 4) == 0 &&
+		info.app_subtype == XPORT_RTCP_APP_FRAME) {
+		note_heard(s, xport_get_be32(info.app_data), now);
+	}
 	if (info.has_sr && info.sr_ssrc == s->welcome.ssrc) {
 		/* LSR: the middle 32 bits of the SR's NTP timestamp. */
 		s->sr_lsr = (uint32_t)(info.sr_ntp >> 16);
@@ -517,6 +590,9 @@ static void handle_datagram(struct zc_session *s, const uint8_t *buf, size_t len
 	}
 	xport_rtp_rx_stats_update(&s->rx, p.seq, p.ts, xport_rtp_ts_90k(now, 0));
 	note_seq(s, p.seq);
+	if (p.has_frame_id) {
+		note_heard(s, p.frame_id, now);
+	}
 	struct xport_media_phdr h;
 	size_t n;
 	if (xport_media_phdr_parse(p.payload, p.payload_len, &h, &n) < 0 ||
@@ -628,6 +704,8 @@ static int start_media(struct zc_session *s)
 	}
 	s->state = STATE_ACTIVE;
 	s->t_welcome = zl_now_ns();
+	s->last_heard_ns = s->t_welcome;
+	zl_source_timer_arm(s->stale_timer, s->stale_ns, 0);
 	/* The first heartbeat now: an RTT and clock-offset estimate from the
 	 * start. */
 	send_heartbeat(s, s->t_welcome);
@@ -850,6 +928,11 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 		s) < 0) {
 		goto err;
 	}
+	s->stale_ns = (uint64_t)(s->cfg.stale_ms ? s->cfg.stale_ms : ZC_STALE_MS_DEFAULT) * MS;
+	s->stale_timer = zl_loop_add_timer(loop, on_stale_timer, s);
+	if (!s->stale_timer) {
+		goto err;
+	}
 	s->tick = zl_loop_add_timer(loop, on_tick, s);
 	if (!s->tick || zl_source_timer_arm(s->tick, TICK_NS, TICK_NS) < 0) {
 		goto err;
@@ -866,6 +949,7 @@ void zc_session_destroy(struct zc_session *s)
 		return;
 	}
 	zl_source_remove(s->tick);
+	zl_source_remove(s->stale_timer);
 	zl_source_remove(s->udp_src);
 	xport_ctl_conn_finish(&s->conn);
 	if (s->udp_fd >= 0) {

@@ -36,7 +36,15 @@ struct zc_session_config {
 	 * said: its guest flush, or for a refresh, when the server made it;
 	 * KEY, REFRESH: 0 or 1). Borrowed; the caller closes it. */
 	FILE *present_log;
+	/* The zone is stale after this long without a good frame while the
+	 * server has newer ones (or is not heard at all); 0: the default,
+	 * ZC_STALE_MS_DEFAULT. At least ZC_STALE_MS_MIN. */
+	uint32_t stale_ms;
 };
+
+#define ZC_STALE_MS_DEFAULT 100
+/* Twice the server's keepalive while idle (XPORT_MEDIA_KEEPALIVE_NS). */
+#define ZC_STALE_MS_MIN 80
 
 struct zc_session;
 

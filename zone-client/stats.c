@@ -90,6 +90,10 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	fprintf(f, "  \"packets_rejected\": %llu,\n", (unsigned long long)s->packets_rejected);
 	fprintf(f, "  \"refresh_requests\": %llu,\n", (unsigned long long)s->refresh_requests);
 	fprintf(f, "  \"nack_requests\": %llu,\n", (unsigned long long)s->nack_requests);
+	fprintf(f, "  \"stale\": {\"events\": %llu, \"total_ms\": %.3f, \"max_ms\": %.3f, "
+		"\"now\": %s},\n", (unsigned long long)s->stale_events,
+		(double)s->stale_ns_total * ms, (double)s->stale_ns_max * ms,
+		s->stale_now ? "true" : "false");
 	fprintf(f, "  \"present_source\": ");
 	json_string(f, info->present_source ? info->present_source : "");
 	fprintf(f, ",\n  \"clock\": \"same-host-monotonic\",\n");

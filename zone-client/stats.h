@@ -2,6 +2,7 @@
 #ifndef ZC_STATS_H
 #define ZC_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,12 @@ struct zc_stats {
 	uint64_t packets_rejected; /* malformed or foreign datagrams */
 	uint64_t refresh_requests; /* PLIs sent */
 	uint64_t nack_requests;    /* packets asked for again (generic NACK) */
+	/* Staleness: times the zone went stale (no good frame for stale-ms
+	 * while the server had newer ones, or heard nothing), for how long in
+	 * all and at most, and whether it is stale now. */
+	uint64_t stale_events;
+	uint64_t stale_ns_total, stale_ns_max;
+	bool stale_now;
 	int64_t clock_offset_ns;   /* server - client, from heartbeats (informative) */
 	uint64_t rtt_ns;
 	/* Latency samples, ns (present - t_flush), for non-refresh frames. */

@@ -15,12 +15,14 @@
 #  - refresh requests stay rate-limited: at most one per frame interval.
 # Usage: impair.sh GPU_SERVER ZONE_CLIENT SCENARIO
 #   SCENARIO: loss-0.1 loss-1 loss-5 burst reorder dup flip truncate oversize
-#             blackout all
+#             blackout all, and idle (no impairment; the source pauses 2 s:
+#             the zone must not go stale, nothing changed)
 set -euo pipefail
 GS=$1 ZC=$2 SCENARIO=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 FPS=60
 START=1 DURATION=3 AFTER=1.5
+SOURCE_ARGS=()
 case $SCENARIO in
 loss-0.1) IMPAIR=(--loss 0.001) ;;
 loss-1) IMPAIR=(--loss 0.01) ;;
@@ -32,6 +34,7 @@ flip) IMPAIR=(--flip 0.02) ;;
 truncate) IMPAIR=(--truncate 0.02) ;;
 oversize) IMPAIR=(--oversize 0.02) ;;
 blackout) IMPAIR=(--blackout); DURATION=5 ;;
+idle) IMPAIR=(); SOURCE_ARGS=(--pause-at 90 --pause 2) ;;
 all) IMPAIR=(--loss 0.01 --reorder 0.02 --dup 0.02 --flip 0.01 --truncate 0.01 --oversize 0.01) ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
@@ -86,7 +89,7 @@ grep -q "client joined" "$T/gpu-server.log" || fail "the client did not join"
 
 frames=$(python3 -c "print(int($FPS * ($START + $DURATION + $AFTER)))")
 timeout 60 python3 "$HERE/zone-source.py" "$T/vtest.sock" --fps "$FPS" --frames "$frames" \
-	--log "$T/source.txt" >"$T/source.log" 2>&1 || fail "zone-source failed"
+	--log "$T/source.txt" "${SOURCE_ARGS[@]}" >"$T/source.log" 2>&1 || fail "zone-source failed"
 sleep 0.5
 kill -TERM $relay $zc
 wait $zc || fail "zone-client exited with $?"
@@ -145,6 +148,17 @@ else:
             "truncated", "oversized", "blacked_out"))}))
     if len(after) < 0.9 * sent_after:
         bad("only %d of %d frames after the impairment were shown" % (len(after), sent_after))
+# Staleness: a blackout is noticed and cleared; an idle source is not stale;
+# at the end nothing is stale.
+stale = st["stale"]
+print("stale: %d events, %.0f ms in all, longest %.0f ms" % (stale["events"], stale["total_ms"],
+      stale["max_ms"]))
+if stale["now"]:
+    bad("the zone is still stale at the end")
+if sys.argv[6] == "blackout" and (stale["events"] < 1 or stale["max_ms"] < 1000 * duration - 500):
+    bad("a %.0f s blackout but stale only %.0f ms" % (duration, stale["max_ms"]))
+if sys.argv[6] == "idle" and stale["events"]:
+    bad("an idle source made the zone stale")
 # Refresh requests: at most one per frame interval of impairment, plus a few.
 limit = duration * fps + 5
 if st["refresh_requests"] > limit:

@@ -45,6 +45,8 @@ def main():
     ap.add_argument('--fps', type=float, default=60)
     ap.add_argument('--frames', type=int, default=120)
     ap.add_argument('--log')
+    ap.add_argument('--pause-at', type=int, default=-1, help='stop presenting after this frame...')
+    ap.add_argument('--pause', type=float, default=0.0, help='...for this many seconds')
     a = ap.parse_args()
     w, h = (int(v) for v in a.size.split('x'))
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -84,6 +86,8 @@ def main():
             log.write('%d %d\n' % (k, time.clock_gettime_ns(time.CLOCK_MONOTONIC)))
             log.flush()
         t_next += period
+        if k == a.pause_at:
+            t_next += a.pause
         d = t_next - time.monotonic()
         if d > 0:
             time.sleep(d)
