@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_DIM 16384
 #define MAX_MTU 9000
@@ -45,6 +46,35 @@ static int fail(struct parse_state *st, const char *fmt, ...)
 		st->failed = true;
 	}
 	return 0; /* stop inih */
+}
+
+int gs_parse_dscp(const char *s)
+{
+	static const struct {
+		const char *name;
+		int v;
+	} names[] = {
+		{ "EF", 46 }, { "VA", 44 },
+		{ "AF11", 10 }, { "AF12", 12 }, { "AF13", 14 }, { "AF21", 18 }, { "AF22", 20 },
+		{ "AF23", 22 }, { "AF31", 26 }, { "AF32", 28 }, { "AF33", 30 }, { "AF41", 34 },
+		{ "AF42", 36 }, { "AF43", 38 },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcasecmp(s, names[i].name) == 0) {
+			return names[i].v;
+		}
+	}
+	if ((s[0] == 'C' || s[0] == 'c') && (s[1] == 'S' || s[1] == 's') && s[2] >= '0' &&
+		s[2] <= '7' && s[3] == 0) {
+		return (s[2] - '0') * 8;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > 63 || *s < '0' || *s > '9') {
+		return -EINVAL;
+	}
+	return (int)v;
 }
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
@@ -322,6 +352,9 @@ static int handler(void *user, const char *section, const char *name, const char
 			}
 			zi = (int)cfg->n_zones++;
 			snprintf(cfg->zones[zi].name, GS_NAME_MAX, "%s", obj);
+			cfg->zones[zi].priority = -1;
+			cfg->zones[zi].dscp = -1;
+			cfg->zones[zi].pace_pct = GS_PACE_DEFAULT;
 		}
 		struct gs_zone_config *z = &cfg->zones[zi];
 		if (strcmp(name, "mode") == 0) {
@@ -349,6 +382,36 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (parse_u32(value, MAX_MTU, &z->mtu) < 0 || z->mtu < MIN_MTU) {
 				return fail(st, "mtu=%s: expected %d..%d", value, MIN_MTU, MAX_MTU);
 			}
+			return 1;
+		}
+		if (strcmp(name, "priority") == 0) {
+			uint32_t v;
+			if (parse_u32(value, 7, &v) < 0) {
+				return fail(st, "priority=%s: expected 0..7 (SO_PRIORITY)", value);
+			}
+			z->priority = (int)v;
+			return 1;
+		}
+		if (strcmp(name, "dscp") == 0) {
+			int v = gs_parse_dscp(value);
+			if (v < 0) {
+				return fail(st, "dscp=%s: expected 0..63 or a name (EF, CS0..CS7, "
+					"AF11..AF43)", value);
+			}
+			z->dscp = v;
+			return 1;
+		}
+		if (strcmp(name, "pace") == 0) {
+			if (parse_u32(value, 100, &z->pace_pct) < 0) {
+				return fail(st, "pace=%s: expected 0..100 (%% of the frame interval)", value);
+			}
+			return 1;
+		}
+		if (strcmp(name, "txtime") == 0) {
+			if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+				return fail(st, "txtime=%s: expected on or off", value);
+			}
+			z->txtime = strcmp(value, "on") == 0;
 			return 1;
 		}
 		if (strcmp(name, "codec") == 0) {

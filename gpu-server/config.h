@@ -16,6 +16,7 @@
 #define GS_MAX_GUESTS 16
 #define GS_MAX_ZONES 16
 #define GS_NAME_MAX 64
+#define GS_PACE_DEFAULT 25 /* % of the frame interval a frame's packets spread over */
 
 struct gs_guest_config {
 	char name[GS_NAME_MAX];
@@ -35,6 +36,11 @@ struct gs_zone_config {
 	char name[GS_NAME_MAX];
 	uint32_t width, height, refresh_hz;
 	uint32_t mtu;
+	/* The vehicle network (docs/tsn.md). -1: leave the socket's default. */
+	int priority;               /* SO_PRIORITY 0..7 (-> VLAN PCP by egress map) */
+	int dscp;                   /* IP DSCP 0..63 */
+	uint32_t pace_pct;          /* spread a frame over this % of the frame interval */
+	bool txtime;                /* SO_TXTIME launch times (CLOCK_TAI, for ETF) */
 	unsigned n_layers;
 	struct comp_layer_config layers[COMP_MAX_LAYERS]; /* .guest indexes guests[] */
 };
@@ -66,6 +72,8 @@ int gs_config_parse(struct gs_config *cfg, const char *text, char *err, size_t e
 
 /* Value parsers, exposed for tests. Return 0 or -EINVAL. */
 int gs_parse_mode(const char *s, uint32_t *w, uint32_t *h, uint32_t *hz);
+/* 0..63, or -EINVAL. Numbers, or EF, VA, CS0..CS7, AF11..AF43. */
+int gs_parse_dscp(const char *s);
 int gs_parse_layer(const char *s, char *guest, size_t guest_len, unsigned *scanout,
 	int32_t *x, int32_t *y, uint32_t *w, uint32_t *h);
 

@@ -27,11 +27,16 @@
 /* Frames waiting per client. Beyond this the client cannot keep up: its
  * queue is dropped and it gets a key frame instead. */
 #define QUEUE_MAX 4
-/* Pacing: bursts of BURST packets, GAP_NS apart. A frame of up to BURST
- * packets leaves at once; bigger ones (key frames) are spread out so they
- * do not overflow the receiver's socket buffer. */
-#define BURST 32
+/* Pacing: a frame's packets leave in bursts GAP_NS apart, sized so the
+ * frame spreads over the zone's pace (% of the frame interval): bursts of
+ * BURST_MIN..BURST packets, so a small frame leaves at once and a big one
+ * (a key frame) neither floods the network's queues nor the receiver's
+ * socket buffer. With txtime the kernel (an ETF qdisc) launches each burst
+ * at its time, TXTIME_AHEAD_NS after it is handed over. */
+#define BURST 64
+#define BURST_MIN 8
 #define GAP_NS 100000ull
+#define TXTIME_AHEAD_NS 500000ull
 /* Frames kept per client after they went out, for retransmission (NACK). */
 #define HISTORY 8
 /* Lost packets are sent again while their frame is this young (in frame
@@ -82,6 +87,7 @@ struct gs_client {
 	struct gs_frame *queue[QUEUE_MAX]; /* queue[0] is being sent */
 	unsigned q_len;
 	unsigned next_packet;               /* of queue[0] */
+	unsigned burst;                     /* packets per burst for queue[0] */
 	uint16_t q0_seq;                    /* of queue[0]'s first packet, once sent */
 	uint64_t q0_sent_ns;
 	/* Frames sent whole, newest last, with the sequence number of their
@@ -117,6 +123,8 @@ struct gs_zone {
 	 * how they tell "nothing changed" from "nothing arrives". */
 	struct zl_source *keepalive_timer;
 	bool send_error_logged;
+	uint32_t pace_pct;
+	bool txtime;
 	struct gs_control_zone_stats stats;
 };
 
@@ -293,15 +301,69 @@ static void zone_set_blocked(struct gs_zone *z, bool blocked)
 
 /* Sends up to BURST packets of c's queue. Returns false if the socket is
  * full (try again on EPOLLOUT). */
+/* A launch time TXTIME_AHEAD_NS from now, on CLOCK_TAI. */
+static uint64_t launch_time(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + TXTIME_AHEAD_NS;
+}
+
+/* One datagram outside the paced stream (a retransmission, RTCP): with
+ * txtime, it too carries a launch time (an ETF qdisc drops those without). */
+static ssize_t zone_send_one(struct gs_zone *z, const struct sockaddr_storage *to,
+	struct iovec *iov, size_t n_iov)
+{
+	union {
+		char buf[XPORT_NET_TXTIME_CMSG_SPACE];
+		struct cmsghdr align;
+	} cmsg;
+	struct msghdr mh = {
+		.msg_name = (void *)to,
+		.msg_namelen = xport_net_addr_len((const struct sockaddr *)to),
+		.msg_iov = iov,
+		.msg_iovlen = n_iov,
+	};
+	if (z->txtime) {
+		xport_net_txtime_cmsg(cmsg.buf, launch_time());
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+	}
+	return sendmsg(z->udp_fd, &mh, MSG_DONTWAIT);
+}
+
+/* Packets per burst for a frame of count packets in zone z. */
+static unsigned frame_burst(const struct gs_zone *z, unsigned count)
+{
+	if (z->pace_pct == 0) {
+		return BURST;
+	}
+	uint64_t window = 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60) * z->pace_pct / 100;
+	uint64_t slots = window / GAP_NS ? window / GAP_NS : 1;
+	uint64_t b = (count + slots - 1) / slots;
+	return b < BURST_MIN ? BURST_MIN : b > BURST ? BURST : (unsigned)b;
+}
+
 static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 {
 	struct mmsghdr msgs[BURST];
 	struct iovec iov[BURST][2];
 	uint8_t hdrs[BURST][XPORT_MEDIA_HDR_SIZE];
+	union {
+		char buf[XPORT_NET_TXTIME_CMSG_SPACE];
+		struct cmsghdr align;
+	} cmsg;
+	if (c->next_packet == 0 && c->q_len > 0) {
+		c->burst = frame_burst(z, c->queue[0]->m.count);
+	}
+	unsigned burst = c->burst ? c->burst : BURST;
+	if (z->txtime) {
+		xport_net_txtime_cmsg(cmsg.buf, launch_time());
+	}
 	unsigned n = 0;
 	unsigned qi = 0, pkt = c->next_packet;
 	/* Packets of possibly several queued frames in one call. */
-	while (n < BURST && qi < c->q_len) {
+	while (n < burst && qi < c->q_len) {
 		const struct gs_frame *f = c->queue[qi];
 		if (pkt >= f->m.count) {
 			qi++;
@@ -318,6 +380,8 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			.msg_namelen = xport_net_addr_len((struct sockaddr *)&c->media),
 			.msg_iov = iov[n],
 			.msg_iovlen = 2,
+			.msg_control = z->txtime ? cmsg.buf : NULL,
+			.msg_controllen = z->txtime ? sizeof(cmsg.buf) : 0,
 		} };
 		n++;
 		pkt++;
@@ -555,13 +619,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT, info->nack_seq[i],
 			hdr, &off, &len);
 		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)(f->m.data + off), len } };
-		struct msghdr mh = {
-			.msg_name = &c->media,
-			.msg_namelen = xport_net_addr_len((struct sockaddr *)&c->media),
-			.msg_iov = iov,
-			.msg_iovlen = 2,
-		};
-		if (sendmsg(z->udp_fd, &mh, MSG_DONTWAIT) > 0) {
+		if (zone_send_one(z, &c->media, iov, 2) > 0) {
 			z->stats.retransmitted++;
 			z->stats.packets++;
 			z->stats.bytes += sizeof(hdr) + len;
@@ -591,8 +649,8 @@ static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now)
 		return;
 	}
 	/* Best effort: a lost report is harmless. */
-	sendto(z->udp_fd, buf, a + b + d, MSG_DONTWAIT, (struct sockaddr *)&c->media,
-		xport_net_addr_len((struct sockaddr *)&c->media));
+	struct iovec iov = { buf, a + b + d };
+	zone_send_one(z, &c->media, &iov, 1);
 	c->last_sr_ns = now;
 }
 
@@ -616,6 +674,17 @@ static void on_keepalive(void *data)
 static void on_udp(void *data, int fd, uint32_t events)
 {
 	struct gs_zone *z = data;
+	if (events & EPOLLERR) {
+		/* The ETF qdisc's reports: datagrams that missed their launch. */
+		unsigned late = xport_net_read_txtime_errors(fd);
+		if (late) {
+			if (z->stats.txtime_dropped == 0) {
+				zl_warn("zone %s: the qdisc dropped %u datagrams that missed their "
+					"launch time (more: stats)", z->name, late);
+			}
+			z->stats.txtime_dropped += late;
+		}
+	}
 	if (events & EPOLLOUT) {
 		zone_set_blocked(z, false);
 		zone_pump(z);
@@ -950,6 +1019,18 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 	getsockname(z->udp_fd, (struct sockaddr *)&ua, &ulen);
 	z->media_port = xport_net_get_port((struct sockaddr *)&ua);
 	xport_net_set_buffer(z->udp_fd, SO_SNDBUF, SOCKET_BUFFER);
+	z->pace_pct = d->pace_pct;
+	z->txtime = d->txtime;
+	int r = xport_net_set_qos(z->udp_fd, ua.ss_family, d->priority, d->dscp);
+	if (r < 0) {
+		zl_err("control: zone %s: priority=%d dscp=%d: %s%s", z->name, d->priority, d->dscp,
+			strerror(-r), r == -EPERM ? " (priority 7 needs CAP_NET_ADMIN)" : "");
+		return r;
+	}
+	if (z->txtime && (r = xport_net_enable_txtime(z->udp_fd)) < 0) {
+		zl_err("control: zone %s: txtime=on: SO_TXTIME: %s", z->name, strerror(-r));
+		return r;
+	}
 	z->udp_src = zl_loop_add_fd(ctl->loop, z->udp_fd, EPOLLIN, on_udp, z);
 	z->pace_timer = zl_loop_add_timer(ctl->loop, on_pace, z);
 	z->key_timer = zl_loop_add_timer(ctl->loop, on_key_timer, z);
@@ -957,8 +1038,10 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 	if (!z->udp_src || !z->pace_timer || !z->key_timer || !z->keepalive_timer) {
 		return -ENOMEM;
 	}
-	zl_info("control: zone %s %ux%u@%u: media on UDP port %u, mtu %u, ssrc %08x", z->name,
-		z->width, z->height, z->refresh_hz, z->media_port, z->mtu, z->ssrc);
+	zl_info("control: zone %s %ux%u@%u: media on UDP port %u, mtu %u, ssrc %08x, pace %u%%, "
+		"priority %d, dscp %d, txtime %s", z->name, z->width, z->height, z->refresh_hz,
+		z->media_port, z->mtu, z->ssrc, z->pace_pct, d->priority, d->dscp,
+		z->txtime ? "on" : "off");
 	return 0;
 }
 

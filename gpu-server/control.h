@@ -9,6 +9,7 @@
  * blocking calls after create. */
 
 #include <pixman.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/loop.h"
@@ -17,6 +18,12 @@ struct gs_zone_desc {
 	const char *name;      /* what clients ask for in HELLO; copied */
 	uint32_t width, height, refresh_hz;
 	uint32_t mtu;          /* IP MTU of the media packets; 0: 1500 */
+	/* Media socket: SO_PRIORITY, IP DSCP (-1: leave), SO_TXTIME launch
+	 * times; a frame's packets spread over pace_pct % of the frame
+	 * interval (0: as fast as the socket takes them). */
+	int priority, dscp;
+	uint32_t pace_pct;
+	bool txtime;
 	pixman_image_t *image; /* zone frame buffer, PIXMAN_x8r8g8b8, borrowed for the
 	                          zone's life, always fully composed between calls */
 };
@@ -57,6 +64,7 @@ struct gs_control_zone_stats {
 	uint64_t plis;          /* key-frame requests received */
 	uint64_t nacked;        /* packets clients reported lost (generic NACK) */
 	uint64_t retransmitted; /* of those, sent again (the rest: too old, key frame) */
+	uint64_t txtime_dropped; /* datagrams the qdisc dropped as late (txtime=on) */
 	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
 	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
 	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */

@@ -407,6 +407,10 @@ static int server_init(struct server *s)
 			.height = z->height,
 			.refresh_hz = z->refresh_hz,
 			.mtu = z->mtu,
+			.priority = z->priority,
+			.dscp = z->dscp,
+			.pace_pct = z->pace_pct,
+			.txtime = z->txtime,
 			.image = comp_zone_image(s->zones[zi]),
 		};
 	}

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 
 int xport_net_split_hostport(const char *s, char *host, size_t host_cap, uint16_t *port,
 	uint16_t default_port)
@@ -147,3 +150,76 @@ void xport_net_set_buffer(int fd, int optname, int bytes)
 	}
 	setsockopt(fd, SOL_SOCKET, optname, &bytes, sizeof(bytes));
 }
+
+int xport_net_set_qos(int fd, int family, int priority, int dscp)
+{
+	/* DSCP first: setting IP_TOS also sets the socket's priority (from the
+	 * TOS), which an explicit priority then overrides. */
+	if (dscp >= 0) {
+		int tos = dscp << 2; /* ECN bits stay 0 */
+		int r = family == AF_INET6 ?
+			setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos)) :
+			setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+		if (r < 0) {
+			return -errno;
+		}
+	}
+	if (priority >= 0 &&
+		setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &priority, sizeof(priority)) < 0) {
+		return -errno;
+	}
+	return 0;
+}
+
+int xport_net_enable_txtime(int fd)
+{
+	struct sock_txtime t = {
+		.clockid = CLOCK_TAI,
+		.flags = SOF_TXTIME_REPORT_ERRORS,
+	};
+	return setsockopt(fd, SOL_SOCKET, SO_TXTIME, &t, sizeof(t)) < 0 ? -errno : 0;
+}
+
+void xport_net_txtime_cmsg(void *buf, uint64_t launch_tai_ns)
+{
+	struct cmsghdr *cm = buf;
+	memset(buf, 0, XPORT_NET_TXTIME_CMSG_SPACE);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_TXTIME;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint64_t));
+	memcpy(CMSG_DATA(cm), &launch_tai_ns, sizeof(uint64_t));
+}
+
+unsigned xport_net_read_txtime_errors(int fd)
+{
+	unsigned dropped = 0;
+	for (int budget = 0; budget < 256; budget++) {
+		uint8_t data[64];
+		union {
+			char buf[256];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { data, sizeof(data) };
+		struct msghdr mh = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			break;
+		}
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err))) {
+				continue;
+			}
+			struct sock_extended_err ee;
+			memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+			if (ee.ee_origin == SO_EE_ORIGIN_TXTIME) {
+				dropped++;
+			}
+		}
+	}
+	return dropped;
+}
+
+_Static_assert(XPORT_NET_TXTIME_CMSG_SPACE == CMSG_SPACE(sizeof(uint64_t)),
+	"XPORT_NET_TXTIME_CMSG_SPACE");

@@ -38,4 +38,21 @@ socklen_t xport_net_addr_len(const struct sockaddr *sa);
  * limit when we may (SO_*BUFFORCE). Best effort. */
 void xport_net_set_buffer(int fd, int optname, int bytes);
 
+/* The vehicle network's traffic classes on a UDP socket of family
+ * (AF_INET, AF_INET6): SO_PRIORITY priority 0..7 (the interface's egress
+ * map turns it into the VLAN PCP; TSN qdiscs pick the traffic class from
+ * it) and the IP DSCP 0..63; -1 leaves either as it is. 0 or -errno. */
+int xport_net_set_qos(int fd, int family, int priority, int dscp);
+/* SO_TXTIME on CLOCK_TAI with deadline mode off and error reports on: each
+ * datagram then carries its launch time (xport_net_txtime_cmsg) for an ETF
+ * qdisc, which reports the ones it dropped as late on the error queue.
+ * 0 or -errno (kernels before 4.19). */
+int xport_net_enable_txtime(int fd);
+/* Room for and the writer of an SCM_TXTIME control message. */
+#define XPORT_NET_TXTIME_CMSG_SPACE 24 /* CMSG_SPACE(sizeof(uint64_t)) on Linux */
+void xport_net_txtime_cmsg(void *buf, uint64_t launch_tai_ns);
+/* Reads the socket's error queue; returns how many datagrams a TXTIME
+ * qdisc reported dropped (missed their launch time or bad parameters). */
+unsigned xport_net_read_txtime_errors(int fd);
+
 #endif

@@ -153,6 +153,36 @@ static void test_compose_key(void **state)
 	expect_error("[server]\nrender-node=\n", "render-node=: expected a device path");
 }
 
+static void test_network_keys(void **state)
+{
+	struct gs_config cfg;
+	char err[256] = "";
+	const char *head = "[guest a]\nvhost-user=/tmp/a\n[zone z]\nmode=10x10\nlayer=a:0 0,0 10x10\n";
+	assert_int_equal(gs_config_parse(&cfg, head, err, sizeof(err)), 0);
+	assert_int_equal(cfg.zones[0].priority, -1);
+	assert_int_equal(cfg.zones[0].dscp, -1);
+	assert_int_equal(cfg.zones[0].pace_pct, GS_PACE_DEFAULT);
+	assert_false(cfg.zones[0].txtime);
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%spriority=5\ndscp=EF\npace=0\ntxtime=on\n", head);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_int_equal(cfg.zones[0].priority, 5);
+	assert_int_equal(cfg.zones[0].dscp, 46);
+	assert_int_equal(cfg.zones[0].pace_pct, 0);
+	assert_true(cfg.zones[0].txtime);
+	assert_int_equal(gs_parse_dscp("AF41"), 34);
+	assert_int_equal(gs_parse_dscp("cs5"), 40);
+	assert_int_equal(gs_parse_dscp("63"), 63);
+	assert_int_equal(gs_parse_dscp("64"), -EINVAL);
+	assert_int_equal(gs_parse_dscp("-1"), -EINVAL);
+	assert_int_equal(gs_parse_dscp("CS8"), -EINVAL);
+	assert_int_equal(gs_parse_dscp(""), -EINVAL);
+	expect_error("[zone z]\npriority=8\n", "priority=8: expected 0..7");
+	expect_error("[zone z]\ndscp=BE1\n", "dscp=BE1: expected 0..63");
+	expect_error("[zone z]\npace=101\n", "pace=101: expected 0..100");
+	expect_error("[zone z]\ntxtime=yes\n", "txtime=yes: expected on or off");
+}
+
 static void test_value_parsers(void **state)
 {
 	uint32_t w, h, hz;
@@ -184,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_architecture_example),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_compose_key),
+		cmocka_unit_test(test_network_keys),
 		cmocka_unit_test(test_value_parsers),
 		cmocka_unit_test(test_vtest_key),
 	};

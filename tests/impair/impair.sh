@@ -15,14 +15,17 @@
 #  - refresh requests stay rate-limited: at most one per frame interval.
 # Usage: impair.sh GPU_SERVER ZONE_CLIENT SCENARIO
 #   SCENARIO: loss-0.1 loss-1 loss-5 burst reorder dup flip truncate oversize
-#             blackout all, and idle (no impairment; the source pauses 2 s:
-#             the zone must not go stale, nothing changed)
+#             blackout all, idle (no impairment; the source pauses 2 s:
+#             the zone must not go stale, nothing changed), and qos (1 % loss
+#             with priority=5 dscp=EF txtime=on pace=50: every datagram
+#             arrives marked EF)
 set -euo pipefail
 GS=$1 ZC=$2 SCENARIO=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 FPS=60
 START=1 DURATION=3 AFTER=1.5
 SOURCE_ARGS=()
+ZONE_EXTRA=
 case $SCENARIO in
 loss-0.1) IMPAIR=(--loss 0.001) ;;
 loss-1) IMPAIR=(--loss 0.01) ;;
@@ -35,6 +38,7 @@ truncate) IMPAIR=(--truncate 0.02) ;;
 oversize) IMPAIR=(--oversize 0.02) ;;
 blackout) IMPAIR=(--blackout); DURATION=5 ;;
 idle) IMPAIR=(); SOURCE_ARGS=(--pause-at 90 --pause 2) ;;
+qos) IMPAIR=(--loss 0.01); ZONE_EXTRA=$'priority=5\ndscp=EF\ntxtime=on\npace=50' ;;
 all) IMPAIR=(--loss 0.01 --reorder 0.02 --dup 0.02 --flip 0.01 --truncate 0.01 --oversize 0.01) ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
@@ -65,6 +69,7 @@ vtest-app=zone-source
 [zone z]
 mode=256x128@$FPS
 layer=src:0 0,0 256x128
+$ZONE_EXTRA
 EOT
 "$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
 gs=$!
@@ -159,6 +164,8 @@ if sys.argv[6] == "blackout" and (stale["events"] < 1 or stale["max_ms"] < 1000 
     bad("a %.0f s blackout but stale only %.0f ms" % (duration, stale["max_ms"]))
 if sys.argv[6] == "idle" and stale["events"]:
     bad("an idle source made the zone stale")
+if sys.argv[6] == "qos" and rl["dscp_seen"] != [46]:
+    bad("datagrams arrived with DSCP %s, want [46] (EF)" % rl["dscp_seen"])
 # Refresh requests: at most one per frame interval of impairment, plus a few.
 limit = duration * fps + 5
 if st["refresh_requests"] > limit:

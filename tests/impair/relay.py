@@ -62,6 +62,9 @@ class Relay:
 		self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 		self.up.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
 		self.up.bind((self.listen_host, 0))
+		# the DSCP of what the server sends, as the IP header carries it
+		self.up.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+		self.dscp_seen = set()
 		self.sel.register(self.up, selectors.EVENT_READ, 'up')
 		self.down = None          # client-facing UDP, bound to the server's media port
 		self.client_media = None  # (host, port) of the client's UDP socket
@@ -174,9 +177,12 @@ class Relay:
 			self.send_down(d)
 
 	def up_in(self):
-		d, src = self.up.recvfrom(65536)
+		d, anc, _flags, src = self.up.recvmsg(65536, 64)
 		if src != self.server_media:
 			return
+		for level, typ, data in anc:
+			if level == socket.IPPROTO_IP and typ == socket.IP_TOS and data:
+				self.dscp_seen.add(data[0] >> 2)
 		self.n['media_in'] += 1
 		if self.t_first is None:
 			self.t_first = time.monotonic()
@@ -219,6 +225,7 @@ class Relay:
 		s = dict(self.n)
 		s['t_start_ns'] = self.t_start_ns
 		s['t_end_ns'] = self.t_end_ns
+		s['dscp_seen'] = sorted(self.dscp_seen)
 		return s
 
 

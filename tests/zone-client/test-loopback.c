@@ -195,9 +195,10 @@ static void server_init_at(struct server *s, const char *listen)
 	s->other_img = pixman_image_create_bits(PIXMAN_x8r8g8b8, 64, 64, NULL, 0);
 	draw_region(s->img, 0, 0, 0, W, H);
 	struct gs_zone_desc zones[] = {
-		{ .name = "test", .width = W, .height = H, .refresh_hz = 200, .image = s->img },
+		{ .name = "test", .width = W, .height = H, .refresh_hz = 200, .image = s->img,
+			.priority = -1, .dscp = -1, .pace_pct = 25 },
 		{ .name = "other", .width = 64, .height = 64, .refresh_hz = 60,
-			.image = s->other_img },
+			.image = s->other_img, .priority = -1, .dscp = -1, .pace_pct = 25 },
 	};
 	s->ctl = gs_control_create(s->loop, listen, zones, 2, &listener, s);
 	if (!s->ctl) {

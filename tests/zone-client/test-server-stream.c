@@ -440,6 +440,7 @@ static int setup(void **state)
 	s->img = pixman_image_create_bits(PIXMAN_x8r8g8b8, W, H, NULL, 0);
 	fill(s, 0, 0, W, H, false);
 	struct gs_zone_desc zone = { .name = "z", .width = W, .height = H, .refresh_hz = 60,
+		.pace_pct = 25, .priority = -1, .dscp = -1,
 		.image = s->img };
 	s->ctl = gs_control_create(s->loop, "127.0.0.1:0", &zone, 1, &server_listener, s);
 	assert_non_null(s->ctl);
