@@ -415,9 +415,22 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 1;
 		}
 		if (strcmp(name, "codec") == 0) {
-			if (strcmp(value, "tiles") != 0) {
-				return fail(st, "codec=%s: only 'tiles' is implemented", value);
+			if (strcmp(value, "tiles") == 0) {
+				z->codec = GS_CODEC_TILES;
+			} else if (strcmp(value, "raw") == 0) {
+				z->codec = GS_CODEC_RAW;
+			} else {
+				return fail(st, "codec=%s: expected tiles or raw (h264, jpeg: not yet)",
+					value);
 			}
+			return 1;
+		}
+		if (strcmp(name, "sink") == 0) {
+			if (strncmp(value, "udp://", 6) != 0 || strlen(value) >= sizeof(z->sink) ||
+				!strchr(value + 6, ':')) {
+				return fail(st, "sink=%s: expected udp://HOST:PORT", value);
+			}
+			snprintf(z->sink, sizeof(z->sink), "%s", value);
 			return 1;
 		}
 		return fail(st, "[zone %s]: unknown key '%s'", obj, name);
@@ -465,6 +478,16 @@ static int finish(struct parse_state *st)
 		}
 		if (z->mtu == 0) {
 			z->mtu = 1500;
+		}
+		/* zone-client decodes tiles only, so far: raw goes to a sink. */
+		if (z->codec == GS_CODEC_RAW && !*z->sink) {
+			fail(st, "[zone %s] codec=raw needs sink=udp://HOST:PORT (zone-client "
+				"decodes tiles only, so far)", z->name);
+			return -EINVAL;
+		}
+		if (*z->sink && z->codec != GS_CODEC_RAW) {
+			fail(st, "[zone %s] sink= sends RFC 4175: it needs codec=raw", z->name);
+			return -EINVAL;
 		}
 		for (unsigned li = 0; li < z->n_layers; li++) {
 			struct pending_layer *pl = &st->layer_guest[zi][li];

@@ -11,16 +11,17 @@
 #include <unistd.h>
 
 #include "compositor/compositor.h"
+#include "compositor/gl-compose.h"
 #include "config.h"
 #include "control.h"
 #include "qemu-ui.h"
+#include "sink.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "virtio-gpu/gpu.h"
 #include "virtio-gpu/vhost-user.h"
 #include "virtio-gpu/renderer.h"
-#include "compositor/gl-compose.h"
 #include "virtio-gpu/vtest.h"
 
 struct server;
@@ -49,6 +50,7 @@ struct server {
 	struct zl_source *signal_src;
 	int signal_fd;
 	struct vgpu_renderer *renderer; /* NULL: no 3D (guests 2D, vtest off) */
+	struct gs_sink *sinks[GS_MAX_ZONES]; /* [zone] sink=, or NULL */
 	/* Zones compose with GL in the renderer's share group. */
 	bool gl_compose;
 	struct comp_gl_engine gl_engine;
@@ -64,6 +66,9 @@ static void zone_flush(struct server *s, unsigned zi)
 	uint64_t t_flush;
 	if (comp_zone_take_damage(s->zones[zi], &damage, &t_flush)) {
 		gs_control_zone_frame(s->control, zi, &damage, t_flush);
+		if (s->sinks[zi]) {
+			gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), t_flush);
+		}
 	}
 	pixman_region32_fini(&damage);
 }
@@ -415,6 +420,24 @@ static int server_init(struct server *s)
 		};
 	}
 
+	for (unsigned zi = 0; zi < cfg->n_zones; zi++) {
+		const struct gs_zone_config *z = &cfg->zones[zi];
+		if (!*z->sink) {
+			continue;
+		}
+		struct gs_sink_config sc = {
+			.zone = z->name, .url = z->sink, .width = z->width, .height = z->height,
+			.refresh_hz = z->refresh_hz, .mtu = z->mtu, .priority = z->priority,
+			.dscp = z->dscp, .pace_pct = z->pace_pct, .txtime = z->txtime,
+		};
+		s->sinks[zi] = gs_sink_create(s->loop, &sc);
+		if (!s->sinks[zi]) {
+			return -EINVAL;
+		}
+		/* The first frame now: a receiver has something to show. */
+		gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
+	}
+
 	s->control = gs_control_create(s->loop, cfg->control, zone_desc, cfg->n_zones,
 		&control_listener, s);
 	if (!s->control) {
@@ -479,6 +502,7 @@ static void server_finish(struct server *s)
 	gs_control_destroy(s->control);
 	/* GL zones delete their GL objects in the renderer's context. */
 	for (unsigned zi = 0; zi < GS_MAX_ZONES; zi++) {
+		gs_sink_destroy(s->sinks[zi]);
 		comp_zone_destroy(s->zones[zi]);
 	}
 	/* After the devices and vtest: they hold its clients. */

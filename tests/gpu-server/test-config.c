@@ -181,6 +181,17 @@ static void test_network_keys(void **state)
 	expect_error("[zone z]\ndscp=BE1\n", "dscp=BE1: expected 0..63");
 	expect_error("[zone z]\npace=101\n", "pace=101: expected 0..100");
 	expect_error("[zone z]\ntxtime=yes\n", "txtime=yes: expected on or off");
+
+	snprintf(buf, sizeof(buf), "%scodec=raw\nsink=udp://239.1.2.3:5004\n", head);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_int_equal(cfg.zones[0].codec, GS_CODEC_RAW);
+	assert_string_equal(cfg.zones[0].sink, "udp://239.1.2.3:5004");
+	snprintf(buf, sizeof(buf), "%scodec=raw\n", head);
+	expect_error(buf, "codec=raw needs sink=udp://HOST:PORT");
+	snprintf(buf, sizeof(buf), "%ssink=udp://h:1\n", head);
+	expect_error(buf, "sink= sends RFC 4175: it needs codec=raw");
+	expect_error("[zone z]\nsink=tcp://h:1\n", "sink=tcp://h:1: expected udp://HOST:PORT");
+	expect_error("[zone z]\ncodec=vp8\n", "codec=vp8: expected tiles or raw");
 }
 
 static void test_value_parsers(void **state)
