@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "transport/crc32c.h"
+#include "transport/rfc4175.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
 
@@ -212,6 +213,127 @@ static void step_full(pixman_image_t *img, unsigned k)
 		(uint16_t)w, (uint16_t)h);
 }
 
+/* Per codec at 1920x1080, small damage (the square) and full frames:
+ * bytes per frame, encode and decode ms, against the targets (tiles at
+ * least 50:1 against raw on small damage; a full tiles frame encoded in at
+ * most 4 ms on one core). Raw: the RFC 4175 packets (RTP headers included)
+ * of every frame, encode = RGB conversion + packetizing, decode = parsing
+ * into a frame. */
+struct codec_cost {
+	double bytes, enc_ms, dec_ms;
+};
+
+static void raw_seg(void *data, uint32_t line, uint32_t offset, const uint8_t *px, size_t n)
+{
+	memcpy((uint8_t *)data + ((size_t)line * 1920 + offset) * 3, px, n * 3);
+}
+
+static struct codec_cost codec_tiles(pixman_image_t *img, unsigned frames,
+	void (*step)(pixman_image_t *img, unsigned k))
+{
+	uint32_t w = (uint32_t)pixman_image_get_width(img), h = (uint32_t)pixman_image_get_height(img);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_image_t *out = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, NULL, 0);
+	pixman_region32_t all, applied;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	pixman_region32_init(&applied);
+	step(img, 0);
+	xport_tile_encoder_diff(enc, img, NULL);
+	struct codec_cost c = { 0 };
+	for (unsigned k = 1; k <= frames; k++) {
+		step(img, k);
+		uint64_t t0 = zl_now_ns();
+		uint8_t *buf;
+		size_t len;
+		xport_tile_encoder_diff(enc, img, &all);
+		xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
+		uint64_t t1 = zl_now_ns();
+		xport_tiles_apply(dec, buf, len, out, &applied);
+		uint64_t t2 = zl_now_ns();
+		c.bytes += (double)len;
+		c.enc_ms += (double)(t1 - t0) / 1e6;
+		c.dec_ms += (double)(t2 - t1) / 1e6;
+		free(buf);
+	}
+	c.bytes /= frames;
+	c.enc_ms /= frames;
+	c.dec_ms /= frames;
+	pixman_region32_fini(&all);
+	pixman_region32_fini(&applied);
+	pixman_image_unref(out);
+	xport_tile_decoder_destroy(dec);
+	xport_tile_encoder_destroy(enc);
+	return c;
+}
+
+static struct codec_cost codec_raw(pixman_image_t *img, unsigned frames,
+	void (*step)(pixman_image_t *img, unsigned k))
+{
+	uint32_t w = (uint32_t)pixman_image_get_width(img), h = (uint32_t)pixman_image_get_height(img);
+	uint8_t *rgb = malloc((size_t)w * h * 3), *out = malloc((size_t)w * h * 3);
+	uint8_t pkt[12 + 1460];
+	struct codec_cost c = { 0 };
+	step(img, 0);
+	for (unsigned k = 1; k <= frames; k++) {
+		step(img, k);
+		uint64_t t0 = zl_now_ns(), t_dec = 0;
+		xport_raw_from_xrgb(rgb, pixman_image_get_data(img), pixman_image_get_stride(img), w, h);
+		struct xport_raw_iter it;
+		xport_raw_iter_init(&it, rgb, w, h, 1460, 1, k, 96, k * 10000);
+		size_t len;
+		while ((len = xport_raw_iter_next(&it, pkt)) > 0) {
+			c.bytes += (double)len;
+			uint64_t d0 = zl_now_ns();
+			uint16_t esn;
+			xport_raw_parse(pkt + 12, len - 12, w, h, &esn, raw_seg, out);
+			t_dec += zl_now_ns() - d0;
+		}
+		c.enc_ms += (double)(zl_now_ns() - t0 - t_dec) / 1e6;
+		c.dec_ms += (double)t_dec / 1e6;
+	}
+	c.bytes /= frames;
+	c.enc_ms /= frames;
+	c.dec_ms /= frames;
+	free(rgb);
+	free(out);
+	return c;
+}
+
+static void bench_codecs(void)
+{
+	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, 1920, 1080, NULL, 0);
+	static const struct {
+		const char *name;
+		void (*step)(pixman_image_t *img, unsigned k);
+		unsigned frames;
+	} loads[] = { { "small-damage", step_square, 120 }, { "full-frame", step_full, 40 } };
+	printf("codecs at 1920x1080 (one core):\n");
+	printf("  %-13s %-6s %12s %10s %10s\n", "workload", "codec", "bytes/frame", "encode ms",
+		"decode ms");
+	struct codec_cost t[2], r[2];
+	for (unsigned i = 0; i < 2; i++) {
+		t[i] = codec_tiles(img, loads[i].frames, loads[i].step);
+		r[i] = codec_raw(img, loads[i].frames, loads[i].step);
+		printf("  %-13s %-6s %12.0f %10.3f %10.3f\n", loads[i].name, "tiles", t[i].bytes,
+			t[i].enc_ms, t[i].dec_ms);
+		printf("  %-13s %-6s %12.0f %10.3f %10.3f\n", loads[i].name, "raw", r[i].bytes,
+			r[i].enc_ms, r[i].dec_ms);
+	}
+	/* For tests/bench/run (results.json). */
+	for (unsigned i = 0; i < 2; i++) {
+		printf("codec-result: {\"system\": \"virtio-zonal-tiles\", \"workload\": "
+			"\"codec-%s-1920x1080\", \"bytes_per_frame\": %.0f, \"encode_ms\": %.3f, "
+			"\"decode_ms\": %.3f}\n", loads[i].name, t[i].bytes, t[i].enc_ms, t[i].dec_ms);
+		printf("codec-result: {\"system\": \"virtio-zonal-raw\", \"workload\": "
+			"\"codec-%s-1920x1080\", \"bytes_per_frame\": %.0f, \"encode_ms\": %.3f, "
+			"\"decode_ms\": %.3f}\n", loads[i].name, r[i].bytes, r[i].enc_ms, r[i].dec_ms);
+	}
+	printf("  small damage: raw/tiles bytes %.0f:1 (target >= 50:1)\n", r[0].bytes / t[0].bytes);
+	printf("  full frame: tiles encode %.2f ms (target <= 4 ms)\n", t[1].enc_ms);
+	pixman_image_unref(img);
+}
+
 int main(void)
 {
 	bench_basics();
@@ -227,6 +349,7 @@ int main(void)
 	print_cost("every damaged tile", run_frames(img, 60, false, step_full));
 	print_cost("changed tiles (reference)", run_frames(img, 60, true, step_full));
 	pixman_image_unref(img);
+	bench_codecs();
 	pixman_image_unref(background);
 	pixman_image_unref(phase[0]);
 	pixman_image_unref(phase[1]);
