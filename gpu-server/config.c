@@ -256,6 +256,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "key-file") == 0) {
+			if (!*value || strlen(value) >= sizeof(cfg->key_file)) {
+				return fail(st, "key-file=%s: expected a file path", value);
+			}
+			snprintf(cfg->key_file, sizeof(cfg->key_file), "%s", value);
+			return 1;
+		}
 		if (strcmp(name, "render-node") == 0) {
 			if (!*value || strlen(value) >= sizeof(cfg->render_node)) {
 				return fail(st, "render-node=%s: expected a device path", value);

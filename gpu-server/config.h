@@ -59,6 +59,8 @@ struct gs_config {
 	/* Unix socket for Mesa's vtest protocol (host GL apps under
 	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
 	char vtest[108];
+	/* The pre-shared key clients must prove (transport/psk.h); empty: none. */
+	char key_file[PATH_MAX];
 	/* A DRM render node to render on (GBM); empty: EGL surfaceless. */
 	char render_node[PATH_MAX];
 	unsigned n_guests;

@@ -18,6 +18,7 @@
 #include "transport/media.h"
 #include "transport/net.h"
 #include "transport/bytes.h"
+#include "transport/psk.h"
 #include "transport/rtp.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
@@ -60,6 +61,7 @@ struct gs_frame {
 
 enum client_state {
 	CLIENT_HELLO,   /* connected, waiting for HELLO */
+	CLIENT_AUTH,    /* WELCOME sent with the server's proof, waiting for AUTH */
 	CLIENT_ACTIVE,  /* joined a zone */
 	CLIENT_CLOSING, /* ERROR sent, lingering */
 	CLIENT_DEAD,    /* closed, freed at the end of the dispatch */
@@ -75,6 +77,10 @@ struct gs_client {
 	char name[XPORT_NET_ADDR_STRLEN];
 	struct sockaddr_storage peer;
 	uint64_t close_deadline_ns;
+
+	/* CLIENT_AUTH: the zone asked for and both nonces. */
+	struct gs_zone *auth_zone;
+	uint8_t client_nonce[XPORT_CTL_NONCE], server_nonce[XPORT_CTL_NONCE];
 
 	/* Media (CLIENT_ACTIVE). */
 	struct gs_zone *zone;
@@ -140,6 +146,8 @@ struct gs_control {
 	unsigned n_zones;
 	struct gs_client *clients;
 	unsigned n_clients;
+	bool have_psk;
+	struct xport_psk psk;
 };
 
 static uint32_t random_u32(void)
@@ -746,6 +754,8 @@ static struct gs_zone *find_zone(struct gs_control *ctl, const char *name)
 	return NULL;
 }
 
+static void client_join(struct gs_client *c, struct gs_zone *z);
+
 static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 {
 	struct gs_control *ctl = c->ctl;
@@ -791,10 +801,53 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
 		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
 	};
+	if (ctl->have_psk) {
+		if (h->auth != XPORT_CTL_AUTH_PSK) {
+			zl_warn("control: client %s: no key: refused", c->name);
+			client_fail(c, XPORT_CTL_ERR_AUTH, "this server needs its key (zone-client "
+				"--key-file)");
+			return;
+		}
+		memcpy(c->client_nonce, h->client_nonce, XPORT_CTL_NONCE);
+		if (xport_psk_nonce(c->server_nonce) < 0) {
+			client_fail(c, XPORT_CTL_ERR_INTERNAL, "no randomness");
+			return;
+		}
+		msg.welcome.auth = XPORT_CTL_AUTH_PSK;
+		memcpy(msg.welcome.server_nonce, c->server_nonce, XPORT_CTL_NONCE);
+		xport_psk_proof(&ctl->psk, true, c->client_nonce, c->server_nonce, z->name,
+			msg.welcome.server_proof);
+	}
 	if (xport_ctl_conn_send(&c->conn, &msg) < 0) {
 		client_close(c, "connection lost");
 		return;
 	}
+	if (ctl->have_psk) {
+		/* No media before the client has proved the key. */
+		c->state = CLIENT_AUTH;
+		c->auth_zone = z;
+		return;
+	}
+	client_join(c, z);
+}
+
+/* AUTH: the client's proof of the key; then it joins. */
+static void handle_auth(struct gs_client *c, const struct xport_ctl_auth *a)
+{
+	struct gs_zone *z = c->auth_zone;
+	if (!xport_psk_proof_ok(&c->ctl->psk, false, c->client_nonce, c->server_nonce, z->name,
+		a->client_proof)) {
+		zl_warn("control: client %s: wrong key for zone %s: refused", c->name, z->name);
+		client_fail(c, XPORT_CTL_ERR_AUTH, "wrong key");
+		return;
+	}
+	zl_info("control: client %s proved the key", c->name);
+	client_join(c, z);
+}
+
+static void client_join(struct gs_client *c, struct gs_zone *z)
+{
+	struct gs_control *ctl = c->ctl;
 	char media[XPORT_NET_ADDR_STRLEN];
 	zl_info("control: client %s joined zone %s, media to %s", c->name, z->name,
 		xport_net_addr_str((struct sockaddr *)&c->media, media, sizeof(media)));
@@ -839,6 +892,13 @@ static void handle_message(struct gs_client *c, const struct xport_ctl_msg *msg)
 			return;
 		}
 		handle_hello(c, &msg->hello);
+		return;
+	case XPORT_CTL_AUTH:
+		if (c->state != CLIENT_AUTH) {
+			client_fail(c, XPORT_CTL_ERR_PROTOCOL, "AUTH out of sequence");
+			return;
+		}
+		handle_auth(c, &msg->auth);
 		return;
 	case XPORT_CTL_HEARTBEAT:
 		handle_heartbeat(c, &msg->heartbeat);
@@ -948,7 +1008,8 @@ static void on_tick(void *data)
 	for (struct gs_client *c = ctl->clients; c; c = c->next) {
 		if (c->state == CLIENT_CLOSING && now >= c->close_deadline_ns) {
 			client_close(c, NULL);
-		} else if ((c->state == CLIENT_HELLO || c->state == CLIENT_ACTIVE) &&
+		} else if ((c->state == CLIENT_HELLO || c->state == CLIENT_AUTH ||
+			c->state == CLIENT_ACTIVE) &&
 			now - c->conn.last_rx_ns > (uint64_t)XPORT_CTL_TIMEOUT_MS * 1000000) {
 			client_close(c, "silent for 3 s: dropped");
 		} else if (c->state == CLIENT_ACTIVE && now - c->last_sr_ns >= SR_INTERVAL_NS) {
@@ -1194,4 +1255,14 @@ int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
 	}
 	*stats = ctl->zones[zone].stats;
 	return 0;
+}
+
+void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk)
+{
+	ctl->have_psk = psk != NULL;
+	if (psk) {
+		ctl->psk = *psk;
+	} else {
+		memset(&ctl->psk, 0, sizeof(ctl->psk));
+	}
 }

@@ -70,6 +70,12 @@ struct gs_control_zone_stats {
 	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */
 	uint64_t unchanged;     /* damage that changed no pixel: nothing emitted */
 };
+struct xport_psk;
+/* Clients must prove the pre-shared key (control-proto.h, HELLO) before
+ * they get media; NULL: no key, anyone who reaches the port may watch. The
+ * key is copied. */
+void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk);
+
 /* Returns 0 or -EINVAL for a zone index out of range. */
 int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
 	struct gs_control_zone_stats *stats);

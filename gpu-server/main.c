@@ -10,12 +10,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "compositor/compositor.h"
 #include "compositor/gl-compose.h"
 #include "config.h"
 #include "control.h"
 #include "qemu-ui.h"
 #include "sink.h"
+#include "transport/psk.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -443,6 +446,24 @@ static int server_init(struct server *s)
 	if (!s->control) {
 		zl_err("control listener %s: cannot start", cfg->control);
 		return -EADDRNOTAVAIL;
+	}
+	if (*cfg->key_file) {
+		struct xport_psk psk;
+		char err[512];
+		int r = xport_psk_load(cfg->key_file, &psk, err, sizeof(err));
+		if (r < 0) {
+			zl_err("key-file: %s", err);
+			return r;
+		}
+		if (*err) {
+			zl_warn("key-file: %s", err);
+		}
+		gs_control_set_psk(s->control, &psk);
+		OPENSSL_cleanse(&psk, sizeof(psk));
+		zl_info("zone clients must prove the key of %s", cfg->key_file);
+	} else {
+		zl_warn("no [server] key-file=: zone clients are not authenticated; anyone who "
+			"reaches %s may watch every zone", cfg->control);
 	}
 
 	zl_info("zones composed with %s", s->gl_compose ? "GL (scanout textures sampled "

@@ -25,6 +25,8 @@
  *   client                          server
  *   HELLO        ------------------>
  *                <------------------ WELCOME  (or ERROR, then close)
+ *   AUTH         ------------------>           (since version 2, with a
+ *                                               pre-shared key: see below)
  *                <--- RTP media on UDP, RTCP both ways (rtcp-mux) --->
  *   HEARTBEAT    ------------------>           every ~1 s
  *                <------------------ HEARTBEAT (echo, for an NTP-style offset)
@@ -41,7 +43,7 @@
 
 #define XPORT_CTL_DEFAULT_PORT 7300
 
-#define XPORT_CTL_VERSION 1     /* the version this code speaks */
+#define XPORT_CTL_VERSION 2     /* the version this code speaks */
 #define XPORT_CTL_VERSION_MIN 1 /* the oldest version it accepts */
 
 #define XPORT_CTL_HDR_SIZE 8
@@ -64,6 +66,7 @@ enum xport_ctl_type {
 	XPORT_CTL_ERROR = 3,
 	XPORT_CTL_HEARTBEAT = 4,
 	XPORT_CTL_BYE = 5,
+	XPORT_CTL_AUTH = 6,
 	XPORT_CTL_TYPE_COUNT,
 };
 
@@ -77,13 +80,31 @@ enum xport_ctl_type {
  *                        the TCP peer's
  *   22 2  name_len       1..XPORT_CTL_NAME_MAX
  *   24 .. name           zone name, name_len bytes, no NUL
- */
+ * Since version 2, after the name, only when the client has a pre-shared
+ * key (absent otherwise):
+ *   +0 1  auth           XPORT_CTL_AUTH_PSK
+ *   +1 3  reserved       0
+ *   +4 16 client_nonce   random
+ *
+ * Authentication (XPORT_CTL_AUTH_PSK): both ends hold the same key (key
+ * files). WELCOME answers with server_nonce and server_proof = HMAC-SHA256
+ * (key, "zonal-server" | client_nonce | server_nonce | zone name); the client
+ * checks it and sends AUTH with client_proof = HMAC-SHA256(key,
+ * "zonal-client" | server_nonce | client_nonce | zone name); the server
+ * checks that and only then starts the media. Either proof wrong, or one end
+ * without a key, is ERROR AUTH and a closed connection. Session keys for the
+ * media (SRTP) derive from the key and both nonces. */
 #define XPORT_CTL_HELLO_MIN 24
+#define XPORT_CTL_AUTH_PSK 1
+#define XPORT_CTL_NONCE 16
+#define XPORT_CTL_PROOF 32
 struct xport_ctl_hello {
 	uint32_t version;
 	uint32_t panel_width, panel_height, panel_refresh;
 	uint16_t media_port;
 	char zone[XPORT_CTL_NAME_MAX + 1]; /* NUL-terminated after parsing */
+	uint8_t auth;                      /* 0: none */
+	uint8_t client_nonce[XPORT_CTL_NONCE];
 };
 
 enum xport_ctl_codec {
@@ -104,8 +125,14 @@ enum xport_ctl_codec {
  *   27 1  ext_capture    extension id of the capture time
  *   28 2  tile_size      tile edge in pixels
  *   30 2  reserved       0
+ * Since version 2, only to a client that asked for authentication:
+ *   32 1  auth           XPORT_CTL_AUTH_PSK
+ *   33 3  reserved       0
+ *   36 16 server_nonce
+ *   52 32 server_proof   (see HELLO)
  */
 #define XPORT_CTL_WELCOME_MIN 32
+#define XPORT_CTL_WELCOME_AUTH_SIZE 84
 struct xport_ctl_welcome {
 	uint32_t version;
 	uint32_t width, height, refresh;
@@ -117,6 +144,17 @@ struct xport_ctl_welcome {
 	uint8_t ext_frame_id;
 	uint8_t ext_capture;
 	uint16_t tile_size;
+	uint8_t auth; /* 0: none */
+	uint8_t server_nonce[XPORT_CTL_NONCE];
+	uint8_t server_proof[XPORT_CTL_PROOF];
+};
+
+/* AUTH, client -> server, after WELCOME (since version 2).
+ *   0  32 client_proof   (see HELLO)
+ */
+#define XPORT_CTL_AUTH_MIN 32
+struct xport_ctl_auth {
+	uint8_t client_proof[XPORT_CTL_PROOF];
 };
 
 enum xport_ctl_error_code {
@@ -126,6 +164,7 @@ enum xport_ctl_error_code {
 	XPORT_CTL_ERR_PROTOCOL = 4,     /* a valid message out of sequence */
 	XPORT_CTL_ERR_BUSY = 5,         /* too many clients */
 	XPORT_CTL_ERR_INTERNAL = 6,     /* the server failed; try again */
+	XPORT_CTL_ERR_AUTH = 7,         /* no key, or the wrong one (since version 2) */
 };
 
 /* ERROR, either way; the sender then closes (since version 1).
@@ -177,6 +216,7 @@ struct xport_ctl_msg {
 		struct xport_ctl_error error;
 		struct xport_ctl_heartbeat heartbeat;
 		struct xport_ctl_bye bye;
+		struct xport_ctl_auth auth;
 	};
 };
 

@@ -65,6 +65,14 @@ static int parse_hello(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
 	}
 	memcpy(h->zone, p + 24, name_len);
 	h->zone[name_len] = '\0';
+	const uint8_t *a = p + 24 + name_len;
+	if (len - XPORT_CTL_HELLO_MIN - name_len >= 4 + XPORT_CTL_NONCE && a[0] != 0) {
+		if (a[0] != XPORT_CTL_AUTH_PSK) {
+			return -EBADMSG; /* a scheme we do not know: no silent downgrade */
+		}
+		h->auth = a[0];
+		memcpy(h->client_nonce, a + 4, XPORT_CTL_NONCE);
+	}
 	/* version 0 parses: refusing it is the server's call (BAD_VERSION). */
 	if (h->media_port == 0) {
 		return -EBADMSG;
@@ -79,9 +87,15 @@ static int encode_hello(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap,
 	if (!xport_ctl_name_valid(h->zone, name_len) || h->media_port == 0) {
 		return -EINVAL;
 	}
-	*len = XPORT_CTL_HELLO_MIN + name_len;
+	*len = XPORT_CTL_HELLO_MIN + name_len + (h->auth ? 4 + XPORT_CTL_NONCE : 0);
 	if (cap < *len) {
 		return -ENOSPC;
+	}
+	if (h->auth) {
+		uint8_t *a = p + 24 + name_len;
+		a[0] = h->auth;
+		a[1] = a[2] = a[3] = 0;
+		memcpy(a + 4, h->client_nonce, XPORT_CTL_NONCE);
 	}
 	xport_put_le32(p, XPORT_CTL_MAGIC);
 	xport_put_le32(p + 4, h->version);
@@ -109,6 +123,14 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	w->ext_frame_id = p[26];
 	w->ext_capture = p[27];
 	w->tile_size = xport_get_le16(p + 28);
+	if (len >= XPORT_CTL_WELCOME_AUTH_SIZE && p[32] != 0) {
+		if (p[32] != XPORT_CTL_AUTH_PSK) {
+			return -EBADMSG;
+		}
+		w->auth = p[32];
+		memcpy(w->server_nonce, p + 36, XPORT_CTL_NONCE);
+		memcpy(w->server_proof, p + 52, XPORT_CTL_PROOF);
+	}
 	/* Values a client cannot work with are the client's call; only what
 	 * makes the message itself meaningless is rejected here. */
 	if (w->version == 0 || w->media_port == 0 || w->payload_type > 127 ||
@@ -122,9 +144,15 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 static int encode_welcome(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, size_t *len)
 {
 	const struct xport_ctl_welcome *w = &msg->welcome;
-	*len = XPORT_CTL_WELCOME_MIN;
+	*len = w->auth ? XPORT_CTL_WELCOME_AUTH_SIZE : XPORT_CTL_WELCOME_MIN;
 	if (cap < *len) {
 		return -ENOSPC;
+	}
+	if (w->auth) {
+		p[32] = w->auth;
+		p[33] = p[34] = p[35] = 0;
+		memcpy(p + 36, w->server_nonce, XPORT_CTL_NONCE);
+		memcpy(p + 52, w->server_proof, XPORT_CTL_PROOF);
 	}
 	xport_put_le32(p, w->version);
 	xport_put_le32(p + 4, w->width);
@@ -214,6 +242,22 @@ static int encode_bye(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, s
 	return 0;
 }
 
+static int parse_auth(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
+{
+	memcpy(msg->auth.client_proof, p, XPORT_CTL_PROOF);
+	return 0;
+}
+
+static int encode_auth(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, size_t *len)
+{
+	*len = XPORT_CTL_AUTH_MIN;
+	if (cap < *len) {
+		return -ENOSPC;
+	}
+	memcpy(p, msg->auth.client_proof, XPORT_CTL_PROOF);
+	return 0;
+}
+
 static const struct ctl_type_ops type_ops[XPORT_CTL_TYPE_COUNT] = {
 	[XPORT_CTL_HELLO] = { "HELLO", XPORT_CTL_HELLO_MIN, parse_hello, encode_hello },
 	[XPORT_CTL_WELCOME] = { "WELCOME", XPORT_CTL_WELCOME_MIN, parse_welcome, encode_welcome },
@@ -221,6 +265,7 @@ static const struct ctl_type_ops type_ops[XPORT_CTL_TYPE_COUNT] = {
 	[XPORT_CTL_HEARTBEAT] = { "HEARTBEAT", XPORT_CTL_HEARTBEAT_MIN, parse_heartbeat,
 		encode_heartbeat },
 	[XPORT_CTL_BYE] = { "BYE", XPORT_CTL_BYE_MIN, parse_bye, encode_bye },
+	[XPORT_CTL_AUTH] = { "AUTH", XPORT_CTL_AUTH_MIN, parse_auth, encode_auth },
 };
 
 static const struct ctl_type_ops *ops_for(uint16_t type)
@@ -307,6 +352,8 @@ const char *xport_ctl_error_name(uint32_t code)
 		return "server busy";
 	case XPORT_CTL_ERR_INTERNAL:
 		return "internal server error";
+	case XPORT_CTL_ERR_AUTH:
+		return "authentication failed";
 	}
 	return "unknown error";
 }

@@ -17,6 +17,7 @@
 #include "stats.h"
 #include "transport/control-proto.h"
 #include "transport/net.h"
+#include "transport/psk.h"
 #include "util/log.h"
 #include "util/loop.h"
 
@@ -25,13 +26,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
-		"                   [--stale-ms MS] [--media-port PORT] [-v]\n"
+		"                   [--stale-ms MS] [--key-file FILE] [--media-port PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
 		"  -o, --output DIR          write DIR/last.png when exiting\n"
 		"  -n, --frames N            exit 0 after N frames shown\n"
 		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"      --key-file FILE       prove this pre-shared key (hex) to the server and require\n"
+		"                            its proof: [server] key-file= of the same key\n"
 		"      --stale-ms MS         the zone is stale after MS ms without a good frame while\n"
 		"                            the server has newer ones or is silent (default 100)\n"
 		"      --present-log FILE    one line per frame shown: frame id, present time, the\n"
@@ -121,6 +124,7 @@ int main(int argc, char **argv)
 		{ "stats", required_argument, NULL, 'S' },
 		{ "present-log", required_argument, NULL, 'P' },
 		{ "stale-ms", required_argument, NULL, 'T' },
+		{ "key-file", required_argument, NULL, 'K' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -132,6 +136,7 @@ int main(int argc, char **argv)
 	bool dump_all = false;
 	int verbose = 0;
 	struct zc_session_config cfg = { 0 };
+	static struct xport_psk psk;
 	int c;
 	while ((c = getopt_long(argc, argv, "s:z:b:o:n:vh", opts, NULL)) != -1) {
 		uint64_t v;
@@ -160,6 +165,19 @@ int main(int argc, char **argv)
 		case 'S':
 			stats_path = optarg;
 			break;
+		case 'K': {
+			char err[512];
+			int r = xport_psk_load(optarg, &psk, err, sizeof(err));
+			if (r < 0) {
+				fprintf(stderr, "zone-client: --key-file %s\n", err);
+				return 2;
+			}
+			if (*err) {
+				fprintf(stderr, "zone-client: warning: %s\n", err);
+			}
+			cfg.psk = &psk;
+			break;
+		}
 		case 'T':
 			if (parse_u64(optarg, &v) < 0 || v < ZC_STALE_MS_MIN || v > 60000) {
 				fprintf(stderr, "zone-client: --stale-ms wants %u..60000, not '%s'\n",

@@ -16,6 +16,7 @@
 #include "transport/control-proto.h"
 #include "transport/media.h"
 #include "transport/net.h"
+#include "transport/psk.h"
 #include "transport/reasm.h"
 #include "transport/rtp.h"
 #include "transport/tiles.h"
@@ -107,6 +108,8 @@ struct zc_session {
 	struct pending_present pending[PRESENT_RING];
 	unsigned n_pending;
 	struct zc_stats stats;
+
+	uint8_t client_nonce[XPORT_CTL_NONCE];
 
 	/* Staleness: the newest frame id the server spoke of (media, or the
 	 * SR's APP), when it was last heard, when a frame was last shown. */
@@ -729,6 +732,29 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 			return;
 		}
 		s->welcome = msg->welcome;
+		if (s->cfg.psk) {
+			/* The server proves the key first, then we do. */
+			if (msg->welcome.auth != XPORT_CTL_AUTH_PSK ||
+				!xport_psk_proof_ok(s->cfg.psk, true, s->client_nonce,
+					msg->welcome.server_nonce, s->cfg.zone, msg->welcome.server_proof)) {
+				struct xport_ctl_msg e = { .type = XPORT_CTL_ERROR };
+				e.error.code = XPORT_CTL_ERR_AUTH;
+				snprintf(e.error.text, sizeof(e.error.text), "the server did not prove the key");
+				xport_ctl_conn_send(&s->conn, &e);
+				session_fail(s, -EACCES, "server %s did not prove the key (%s): refused",
+					s->server_name, msg->welcome.auth ? "wrong key" :
+					"it has no key-file");
+				return;
+			}
+			struct xport_ctl_msg a = { .type = XPORT_CTL_AUTH };
+			xport_psk_proof(s->cfg.psk, false, s->client_nonce, msg->welcome.server_nonce,
+				s->cfg.zone, a.auth.client_proof);
+			if (xport_ctl_conn_send(&s->conn, &a) < 0) {
+				session_fail(s, -EPIPE, "server %s: cannot send AUTH", s->server_name);
+				return;
+			}
+			zl_info("server %s proved the key", s->server_name);
+		}
 		start_media(s);
 		return;
 	case XPORT_CTL_ERROR:
@@ -772,6 +798,14 @@ static void send_hello(struct zc_session *s)
 		.media_port = s->media_port,
 	};
 	snprintf(msg.hello.zone, sizeof(msg.hello.zone), "%s", s->cfg.zone);
+	if (s->cfg.psk) {
+		if (xport_psk_nonce(s->client_nonce) < 0) {
+			session_fail(s, -EIO, "no randomness for a nonce");
+			return;
+		}
+		msg.hello.auth = XPORT_CTL_AUTH_PSK;
+		memcpy(msg.hello.client_nonce, s->client_nonce, XPORT_CTL_NONCE);
+	}
 	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
 		session_fail(s, -EPIPE, "server %s: cannot send HELLO", s->server_name);
 		return;

@@ -40,6 +40,9 @@ struct zc_session_config {
 	 * server has newer ones (or is not heard at all); 0: the default,
 	 * ZC_STALE_MS_DEFAULT. At least ZC_STALE_MS_MIN. */
 	uint32_t stale_ms;
+	/* The pre-shared key to prove (and to require of the server); NULL:
+	 * none. Borrowed for the session's life. */
+	const struct xport_psk *psk;
 };
 
 #define ZC_STALE_MS_DEFAULT 100
@@ -47,6 +50,7 @@ struct zc_session_config {
 #define ZC_STALE_MS_MIN 80
 
 struct zc_session;
+struct xport_psk;
 
 /* Resolves the server and starts connecting (the rest happens on the loop).
  * The session quits the loop when it ends: done (max_frames shown) or

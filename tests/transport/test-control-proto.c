@@ -339,6 +339,50 @@ static void test_names(void **state)
 	assert_false(xport_ctl_name_valid("a b", 3));
 }
 
+/* Version 2's authentication fields come back as they went, are absent
+ * (byte-identical to version 1's payload) without a key, and an unknown
+ * scheme is refused rather than ignored. */
+static void test_auth_fields(void **state)
+{
+	(void)state;
+	uint8_t buf[XPORT_CTL_MAX_MSG];
+	size_t len, plain_len;
+	struct xport_ctl_msg m = hello("cockpit"), out;
+	assert_int_equal(xport_ctl_encode(&m, buf, sizeof(buf), &plain_len), 0);
+	m.hello.auth = XPORT_CTL_AUTH_PSK;
+	memset(m.hello.client_nonce, 0xa5, XPORT_CTL_NONCE);
+	assert_int_equal(xport_ctl_encode(&m, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, plain_len + 4 + XPORT_CTL_NONCE);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.hello.auth, XPORT_CTL_AUTH_PSK);
+	assert_memory_equal(out.hello.client_nonce, m.hello.client_nonce, XPORT_CTL_NONCE);
+	buf[len - XPORT_CTL_NONCE - 4] = 9; /* a scheme we do not know */
+	assert_int_equal(parse_rc(buf, len), -EBADMSG);
+
+	struct xport_ctl_msg w = { .type = XPORT_CTL_WELCOME };
+	w.welcome = (struct xport_ctl_welcome){ .version = 2, .width = 64, .height = 64,
+		.refresh = 60, .ssrc = 1, .media_port = 9, .mtu = 1500, .codec = 1,
+		.payload_type = 96, .ext_frame_id = 1, .ext_capture = 2, .tile_size = 64,
+		.auth = XPORT_CTL_AUTH_PSK };
+	memset(w.welcome.server_nonce, 0x5a, XPORT_CTL_NONCE);
+	memset(w.welcome.server_proof, 0x3c, XPORT_CTL_PROOF);
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, XPORT_CTL_HDR_SIZE + XPORT_CTL_WELCOME_AUTH_SIZE);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.welcome.auth, XPORT_CTL_AUTH_PSK);
+	assert_memory_equal(out.welcome.server_proof, w.welcome.server_proof, XPORT_CTL_PROOF);
+
+	struct xport_ctl_msg a = { .type = XPORT_CTL_AUTH };
+	memset(a.auth.client_proof, 0x77, XPORT_CTL_PROOF);
+	assert_int_equal(xport_ctl_encode(&a, buf, sizeof(buf), &len), 0);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.type, XPORT_CTL_AUTH);
+	assert_memory_equal(out.auth.client_proof, a.auth.client_proof, XPORT_CTL_PROOF);
+	/* Short AUTH: malformed. */
+	buf[0] = 31;
+	assert_int_equal(parse_rc(buf, len - 1), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_others),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_auth_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
