@@ -20,6 +20,7 @@
 #include "transport/bytes.h"
 #include "transport/psk.h"
 #include "transport/rtp.h"
+#include "transport/srtp.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -78,6 +79,11 @@ struct gs_client {
 	struct sockaddr_storage peer;
 	uint64_t close_deadline_ns;
 
+	/* With a key: SRTP for everything of this client's media session, and
+	 * the buffer packets are protected in (BURST of them). */
+	struct xport_srtp *srtp;
+	uint8_t *srtp_buf;
+	size_t srtp_slot;
 	/* CLIENT_AUTH: the zone asked for and both nonces. */
 	struct gs_zone *auth_zone;
 	uint8_t client_nonce[XPORT_CTL_NONCE], server_nonce[XPORT_CTL_NONCE];
@@ -131,6 +137,7 @@ struct gs_zone {
 	bool send_error_logged;
 	uint32_t pace_pct;
 	bool txtime;
+	bool ipv6;
 	struct gs_control_zone_stats stats;
 };
 
@@ -383,6 +390,19 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			(uint16_t)(c->seq + n), hdrs[n], &off, &len);
 		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = XPORT_MEDIA_HDR_SIZE };
 		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
+		if (c->srtp) {
+			/* The frame's bytes are shared by every client: each
+			 * packet is protected in a copy. */
+			uint8_t *p = c->srtp_buf + n * c->srtp_slot;
+			size_t plen = XPORT_MEDIA_HDR_SIZE + len;
+			memcpy(p, hdrs[n], XPORT_MEDIA_HDR_SIZE);
+			memcpy(p + XPORT_MEDIA_HDR_SIZE, f->m.data + off, len);
+			if (xport_srtp_protect_rtp(c->srtp, p, &plen) < 0) {
+				plen = 0; /* cannot happen with a valid session */
+			}
+			iov[n][0] = (struct iovec){ .iov_base = p, .iov_len = plen };
+			iov[n][1] = (struct iovec){ .iov_base = NULL, .iov_len = 0 };
+		}
 		msgs[n] = (struct mmsghdr){ .msg_hdr = {
 			.msg_name = &c->media,
 			.msg_namelen = xport_net_addr_len((struct sockaddr *)&c->media),
@@ -419,9 +439,11 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			c->q0_sent_ns = now;
 		}
 		c->packets_sent++;
-		c->octets_sent += (uint32_t)(msgs[i].msg_hdr.msg_iov[1].iov_len + XPORT_MEDIA_PHDR_SIZE);
+		size_t dgram = msgs[i].msg_hdr.msg_iov[0].iov_len + msgs[i].msg_hdr.msg_iov[1].iov_len;
+		/* RTP payload octets (RFC 3550): what follows the RTP header. */
+		c->octets_sent += (uint32_t)(dgram - XPORT_RTP_MEDIA_HDR_SIZE);
 		z->stats.packets++;
-		z->stats.bytes += XPORT_MEDIA_HDR_SIZE + msgs[i].msg_hdr.msg_iov[1].iov_len;
+		z->stats.bytes += dgram;
 		c->seq++;
 		c->next_packet++;
 		if (c->next_packet >= c->queue[0]->m.count) {
@@ -627,6 +649,17 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT, info->nack_seq[i],
 			hdr, &off, &len);
 		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)(f->m.data + off), len } };
+		uint8_t sp[XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_MTU_MAX + XPORT_SRTP_MAX_OVERHEAD];
+		if (c->srtp) {
+			size_t plen = sizeof(hdr) + len;
+			memcpy(sp, hdr, sizeof(hdr));
+			memcpy(sp + sizeof(hdr), f->m.data + off, len);
+			if (xport_srtp_protect_rtp(c->srtp, sp, &plen) < 0) {
+				continue;
+			}
+			iov[0] = (struct iovec){ sp, plen };
+			iov[1] = (struct iovec){ NULL, 0 };
+		}
 		if (zone_send_one(z, &c->media, iov, 2) > 0) {
 			z->stats.retransmitted++;
 			z->stats.packets++;
@@ -642,7 +675,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 
 static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now)
 {
-	uint8_t buf[128];
+	uint8_t buf[192];
 	size_t a, b;
 	char cname[96];
 	snprintf(cname, sizeof(cname), "gpu-server/%s", z->name);
@@ -657,7 +690,11 @@ static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now)
 		return;
 	}
 	/* Best effort: a lost report is harmless. */
-	struct iovec iov = { buf, a + b + d };
+	size_t len = a + b + d;
+	if (c->srtp && xport_srtp_protect_rtcp(c->srtp, buf, &len) < 0) {
+		return;
+	}
+	struct iovec iov = { buf, len };
 	zone_send_one(z, &c->media, &iov, 1);
 	c->last_sr_ns = now;
 }
@@ -715,6 +752,15 @@ static void on_udp(void *data, int fd, uint32_t events)
 				(struct sockaddr *)&from)) {
 				c = it;
 			}
+		}
+		if (c && c->srtp) {
+			size_t len = (size_t)n;
+			if (xport_srtp_unprotect_rtcp(c->srtp, buf, &len) < 0) {
+				/* Plaintext, forged or replayed: not from the client. */
+				z->stats.srtp_rejected++;
+				continue;
+			}
+			n = (ssize_t)len;
 		}
 		struct xport_rtcp_info info;
 		if (!c || !xport_rtp_is_rtcp(buf, (size_t)n) ||
@@ -841,7 +887,14 @@ static void handle_auth(struct gs_client *c, const struct xport_ctl_auth *a)
 		client_fail(c, XPORT_CTL_ERR_AUTH, "wrong key");
 		return;
 	}
-	zl_info("control: client %s proved the key", c->name);
+	c->srtp = xport_srtp_create(&c->ctl->psk, c->client_nonce, c->server_nonce, true);
+	c->srtp_slot = XPORT_MEDIA_HDR_SIZE + z->frag + XPORT_SRTP_MAX_OVERHEAD;
+	c->srtp_buf = malloc(BURST * c->srtp_slot);
+	if (!c->srtp || !c->srtp_buf) {
+		client_fail(c, XPORT_CTL_ERR_INTERNAL, "cannot set up SRTP");
+		return;
+	}
+	zl_info("control: client %s proved the key; media are SRTP (AES-128-GCM)", c->name);
 	client_join(c, z);
 }
 
@@ -956,6 +1009,8 @@ static void reap_clients(struct gs_control *ctl)
 		if (c->state == CLIENT_DEAD) {
 			*pp = c->next;
 			ctl->n_clients--;
+			xport_srtp_destroy(c->srtp);
+			free(c->srtp_buf);
 			free(c);
 		} else {
 			pp = &c->next;
@@ -1057,7 +1112,8 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 			d->width, d->height, XPORT_TILES_MAX_DIM);
 		return -EINVAL;
 	}
-	z->frag = xport_media_frag_size(z->mtu, addr->ss_family == AF_INET6);
+	z->ipv6 = addr->ss_family == AF_INET6;
+	z->frag = xport_media_frag_size(z->mtu, z->ipv6);
 	if (z->frag == 0 || z->mtu > 65535) {
 		zl_err("control: zone %s: mtu %u outside %u..%u", z->name, z->mtu,
 			XPORT_MEDIA_MTU_MIN, XPORT_MEDIA_MTU_MAX);
@@ -1260,6 +1316,11 @@ int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
 void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk)
 {
 	ctl->have_psk = psk != NULL;
+	/* SRTP's tag takes room from every media packet. */
+	for (unsigned i = 0; i < ctl->n_zones; i++) {
+		struct gs_zone *z = &ctl->zones[i];
+		z->frag = xport_media_frag_size(z->mtu - (psk ? XPORT_SRTP_RTP_OVERHEAD : 0), z->ipv6);
+	}
 	if (psk) {
 		ctl->psk = *psk;
 	} else {

@@ -65,6 +65,7 @@ struct gs_control_zone_stats {
 	uint64_t nacked;        /* packets clients reported lost (generic NACK) */
 	uint64_t retransmitted; /* of those, sent again (the rest: too old, key frame) */
 	uint64_t txtime_dropped; /* datagrams the qdisc dropped as late (txtime=on) */
+	uint64_t srtp_rejected;  /* RTCP that failed SRTCP: plaintext, forged, replayed */
 	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
 	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
 	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */

@@ -17,6 +17,7 @@
 #include "transport/media.h"
 #include "transport/net.h"
 #include "transport/psk.h"
+#include "transport/srtp.h"
 #include "transport/reasm.h"
 #include "transport/rtp.h"
 #include "transport/tiles.h"
@@ -110,6 +111,7 @@ struct zc_session {
 	struct zc_stats stats;
 
 	uint8_t client_nonce[XPORT_CTL_NONCE];
+	struct xport_srtp *srtp; /* with a key: the media session's SRTP */
 
 	/* Staleness: the newest frame id the server spoke of (media, or the
 	 * SR's APP), when it was last heard, when a frame was last shown. */
@@ -195,7 +197,7 @@ void zc_session_bye(struct zc_session *s)
 static void send_rtcp(struct zc_session *s, bool pli, const uint16_t *nack, unsigned n_nack,
 	uint64_t now)
 {
-	uint8_t buf[256 + 4 * NACK_MAX];
+	uint8_t buf[256 + 4 * NACK_MAX + XPORT_SRTP_MAX_OVERHEAD];
 	size_t off = 0, n;
 	struct xport_rtcp_report_block block;
 	uint32_t lsr = 0, dlsr = 0;
@@ -219,6 +221,9 @@ static void send_rtcp(struct zc_session *s, bool pli, const uint16_t *nack, unsi
 		nack, n_nack, &n) == 0) {
 		off += n;
 		s->stats.nack_requests += n_nack;
+	}
+	if (s->srtp && xport_srtp_protect_rtcp(s->srtp, buf, &off) < 0) {
+		return;
 	}
 	if (send(s->udp_fd, buf, off, MSG_DONTWAIT) < 0) {
 		zl_dbg("client", "RTCP send: %s", strerror(errno));
@@ -576,10 +581,22 @@ static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, ui
 	}
 }
 
-static void handle_datagram(struct zc_session *s, const uint8_t *buf, size_t len, uint64_t now)
+static void handle_datagram(struct zc_session *s, uint8_t *buf, size_t len, uint64_t now)
 {
 	s->stats.packets_received++;
 	s->stats.bytes_received += len;
+	if (s->srtp) {
+		/* SRTCP and SRTP: the RTCP packet types stay in the clear. */
+		int r = xport_rtp_is_rtcp(buf, len) ? xport_srtp_unprotect_rtcp(s->srtp, buf, &len) :
+			xport_srtp_unprotect_rtp(s->srtp, buf, &len);
+		if (r < 0) {
+			s->stats.packets_rejected++;
+			s->stats.srtp_rejected++;
+			log_drop(s, "datagram of %zu bytes failed SRTP (plaintext, forged or "
+				"replayed); dropped", len);
+			return;
+		}
+	}
 	if (xport_rtp_is_rtcp(buf, len)) {
 		handle_rtcp(s, buf, len, now);
 		return;
@@ -695,7 +712,9 @@ static int start_media(struct zc_session *s)
 	uint64_t interval = w->refresh ? 1000000000ull / w->refresh : 16 * MS;
 	s->expire_ns = 3 * interval > 100 * MS ? 3 * interval : 100 * MS;
 	s->pli_interval_ns = interval > PLI_MIN_INTERVAL_NS ? interval : PLI_MIN_INTERVAL_NS;
-	s->frag = xport_media_frag_size(w->mtu, s->server.ss_family == AF_INET6);
+	/* With a key, SRTP's tag takes room from every media packet. */
+	s->frag = xport_media_frag_size(w->mtu - (s->srtp ? XPORT_SRTP_RTP_OVERHEAD : 0),
+		s->server.ss_family == AF_INET6);
 	if (s->frag == 0) {
 		session_fail(s, -EPROTO, "server %s: mtu %u out of range", s->server_name, w->mtu);
 		return -EPROTO;
@@ -753,7 +772,14 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 				session_fail(s, -EPIPE, "server %s: cannot send AUTH", s->server_name);
 				return;
 			}
-			zl_info("server %s proved the key", s->server_name);
+			s->srtp = xport_srtp_create(s->cfg.psk, s->client_nonce,
+				msg->welcome.server_nonce, false);
+			if (!s->srtp) {
+				session_fail(s, -ENOMEM, "cannot set up SRTP");
+				return;
+			}
+			zl_info("server %s proved the key; media are SRTP (AES-128-GCM)",
+				s->server_name);
 		}
 		start_media(s);
 		return;
@@ -1001,6 +1027,7 @@ void zc_session_destroy(struct zc_session *s)
 	pixman_region32_fini(&s->back_dirty);
 	xport_reasm_destroy(s->reasm);
 	xport_tile_decoder_destroy(s->dec);
+	xport_srtp_destroy(s->srtp);
 	free(s->rx_bufs);
 	zc_stats_finish(&s->stats);
 	free(s);

@@ -18,7 +18,8 @@
 #             blackout all, idle (no impairment; the source pauses 2 s:
 #             the zone must not go stale, nothing changed), and qos (1 % loss
 #             with priority=5 dscp=EF txtime=on pace=50: every datagram
-#             arrives marked EF)
+#             arrives marked EF), srtp (a pre-shared key: media in SRTP;
+#             flipped, cut and repeated datagrams fail it and are asked for)
 set -euo pipefail
 GS=$1 ZC=$2 SCENARIO=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +27,7 @@ FPS=60
 START=1 DURATION=3 AFTER=1.5
 SOURCE_ARGS=()
 ZONE_EXTRA=
+KEYED=0
 case $SCENARIO in
 loss-0.1) IMPAIR=(--loss 0.001) ;;
 loss-1) IMPAIR=(--loss 0.01) ;;
@@ -39,6 +41,7 @@ oversize) IMPAIR=(--oversize 0.02) ;;
 blackout) IMPAIR=(--blackout); DURATION=5 ;;
 idle) IMPAIR=(); SOURCE_ARGS=(--pause-at 90 --pause 2) ;;
 qos) IMPAIR=(--loss 0.01); ZONE_EXTRA=$'priority=5\ndscp=EF\ntxtime=on\npace=50' ;;
+srtp) IMPAIR=(--loss 0.01 --flip 0.02 --dup 0.02 --truncate 0.01); KEYED=1 ;;
 all) IMPAIR=(--loss 0.01 --reorder 0.02 --dup 0.02 --flip 0.01 --truncate 0.01 --oversize 0.01) ;;
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
@@ -60,10 +63,17 @@ free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('$1',0)); pr
 SPORT=$(free_port 127.0.0.2)
 RPORT=$(free_port 127.0.0.1)
 
+SERVER_KEY= CLIENT_KEY=()
+if [ "$KEYED" = 1 ]; then
+	(umask 077; python3 -c 'import os; print(os.urandom(32).hex())' >"$T/key")
+	SERVER_KEY="key-file=$T/key"
+	CLIENT_KEY=(--key-file "$T/key")
+fi
 cat >"$T/gs.ini" <<EOT
 [server]
 control=127.0.0.2:$SPORT
 vtest=$T/vtest.sock
+$SERVER_KEY
 [guest src]
 vtest-app=zone-source
 [zone z]
@@ -86,7 +96,7 @@ relay=$!
 pids+=($relay)
 for _ in $(seq 50); do grep -q listening "$T/relay.log" && break; sleep 0.1; done
 "$ZC" -s "127.0.0.1:$RPORT" -z z -o "$T/out" --stats "$T/stats.json" \
-	--present-log "$T/presents.txt" >"$T/zone-client.log" 2>&1 &
+	--present-log "$T/presents.txt" "${CLIENT_KEY[@]}" >"$T/zone-client.log" 2>&1 &
 zc=$!
 pids+=($zc)
 for _ in $(seq 100); do grep -q "client joined" "$T/gpu-server.log" && break; sleep 0.1; done
@@ -164,6 +174,14 @@ if sys.argv[6] == "blackout" and (stale["events"] < 1 or stale["max_ms"] < 1000 
     bad("a %.0f s blackout but stale only %.0f ms" % (duration, stale["max_ms"]))
 if sys.argv[6] == "idle" and stale["events"]:
     bad("an idle source made the zone stale")
+if sys.argv[6] == "srtp":
+    # Damaged and duplicated datagrams fail SRTP and are dropped before
+    # anything else sees them; the losses that makes are asked for again.
+    print("srtp: %d datagrams rejected" % st["srtp_rejected"])
+    if st["srtp_rejected"] == 0:
+        bad("flipped, truncated and duplicated datagrams passed SRTP")
+    if st["crc_mismatches"]:
+        bad("a damaged datagram reached the frame check (SRTP should have refused it)")
 if sys.argv[6] == "qos" and rl["dscp_seen"] != [46]:
     bad("datagrams arrived with DSCP %s, want [46] (EF)" % rl["dscp_seen"])
 # Refresh requests: at most one per frame interval of impairment, plus a few.
