@@ -18,6 +18,7 @@
 #include "transport/control-proto.h"
 #include "transport/net.h"
 #include "transport/psk.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
 
@@ -26,13 +27,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
-		"                   [--stale-ms MS] [--key-file FILE] [--media-port PORT] [-v]\n"
+		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp]\n"
+		"                   [--media-port PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
 		"  -o, --output DIR          write DIR/last.png when exiting\n"
 		"  -n, --frames N            exit 0 after N frames shown\n"
 		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"      --clock MODE          the server's timestamps: same-host (one clock), ntp (the\n"
+		"                            heartbeats' offset estimate), auto (default: same-host\n"
+		"                            when the server is on this host)\n"
 		"      --key-file FILE       prove this pre-shared key (hex) to the server and require\n"
 		"                            its proof: [server] key-file= of the same key\n"
 		"      --stale-ms MS         the zone is stale after MS ms without a good frame while\n"
@@ -125,6 +130,7 @@ int main(int argc, char **argv)
 		{ "present-log", required_argument, NULL, 'P' },
 		{ "stale-ms", required_argument, NULL, 'T' },
 		{ "key-file", required_argument, NULL, 'K' },
+		{ "clock", required_argument, NULL, 'C' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -164,6 +170,18 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			stats_path = optarg;
+			break;
+		case 'C':
+			if (strcmp(optarg, "auto") == 0) {
+				cfg.clock = ZC_CLOCK_AUTO;
+			} else if (strcmp(optarg, "same-host") == 0) {
+				cfg.clock = ZC_CLOCK_SAME_HOST;
+			} else if (strcmp(optarg, "ntp") == 0) {
+				cfg.clock = ZC_CLOCK_NTP;
+			} else {
+				fprintf(stderr, "zone-client: --clock wants auto, same-host or ntp\n");
+				return 2;
+			}
 			break;
 		case 'K': {
 			char err[512];
@@ -255,6 +273,7 @@ int main(int argc, char **argv)
 		}
 	}
 	zl_log_init(verbose >= 2 ? ZL_DEBUG : verbose == 1 ? ZL_INFO : ZL_WARN);
+	zl_clock_init_from_env();
 
 	struct app app = { 0 };
 	int status = 1;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +44,9 @@
 /* Generic NACK (RFC 4585): a hole in the sequence numbers is asked for at
  * once, again every NACK_RETRY_NS up to NACK_TRIES times; a jump of more
  * than NACK_MAX_GAP packets is a loss burst, left to a key frame. */
+/* Heartbeats the clock offset's best (shortest round trip) exchange is kept
+ * for, before a newer one replaces it anyway (clocks drift). */
+#define OFFSET_WINDOW 8
 #define NACK_MAX 128
 #define NACK_MAX_GAP 64
 #define NACK_TRIES 3
@@ -111,6 +116,10 @@ struct zc_session {
 	struct zc_stats stats;
 
 	uint8_t client_nonce[XPORT_CTL_NONCE];
+	/* Cross-host: the server's timestamps need the estimated offset. */
+	bool ntp_clock, have_offset;
+	uint64_t hb_best_rtt;
+	unsigned hb_best_age;
 	struct xport_srtp *srtp; /* with a key: the media session's SRTP */
 
 	/* Staleness: the newest frame id the server spoke of (media, or the
@@ -438,8 +447,13 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	if (p.key) {
 		s->stats.key_frames++;
 	}
-	if (!p.refresh && t_present_ns >= p.capture_ns) {
-		zc_stats_add_latency(&s->stats, t_present_ns - p.capture_ns);
+	/* The server's clock into ours; cross-host, only once there is an
+	 * offset estimate. */
+	bool usable = !s->ntp_clock || s->have_offset;
+	uint64_t capture = s->ntp_clock ? p.capture_ns - (uint64_t)s->stats.clock_offset_ns :
+		p.capture_ns;
+	if (!p.refresh && usable && t_present_ns >= capture) {
+		zc_stats_add_latency(&s->stats, t_present_ns - capture);
 	}
 	if (s->cfg.present_log) {
 		fprintf(s->cfg.present_log, "%u %llu %llu %d %d\n", frame_id,
@@ -798,8 +812,18 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 			int64_t t1 = (int64_t)hb->t_echo_ns, t2 = (int64_t)hb->t_echo_recv_ns;
 			int64_t t3 = (int64_t)hb->t_send_ns, t4 = (int64_t)now;
 			int64_t rtt = (t4 - t1) - (t3 - t2);
-			s->stats.rtt_ns = rtt > 0 ? (uint64_t)rtt : 0;
-			s->stats.clock_offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+			rtt = rtt > 0 ? rtt : 0;
+			s->stats.rtt_ns = (uint64_t)rtt;
+			/* NTP's filter: of the recent exchanges, the one with the
+			 * shortest round trip has the least asymmetry in it. */
+			s->hb_best_age++;
+			if (!s->have_offset || (uint64_t)rtt <= s->hb_best_rtt ||
+				s->hb_best_age > OFFSET_WINDOW) {
+				s->hb_best_rtt = (uint64_t)rtt;
+				s->hb_best_age = 0;
+				s->stats.clock_offset_ns = ((t2 - t1) + (t3 - t4)) / 2;
+				s->have_offset = true;
+			}
 		}
 		return;
 	}
@@ -840,9 +864,35 @@ static void send_hello(struct zc_session *s)
 	s->t_start = zl_now_ns();
 }
 
+/* Is the server on this host (one CLOCK_MONOTONIC)? The control socket's
+ * two ends share an address, or the server is on loopback. */
+static bool same_host(int fd)
+{
+	struct sockaddr_storage a, b;
+	socklen_t la = sizeof(a), lb = sizeof(b);
+	if (getsockname(fd, (struct sockaddr *)&a, &la) < 0 ||
+		getpeername(fd, (struct sockaddr *)&b, &lb) < 0) {
+		return false;
+	}
+	if (b.ss_family == AF_INET) {
+		const struct sockaddr_in *p = (const struct sockaddr_in *)&b;
+		if ((ntohl(p->sin_addr.s_addr) >> 24) == 127) {
+			return true;
+		}
+	} else if (b.ss_family == AF_INET6 &&
+		IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&b)->sin6_addr)) {
+		return true;
+	}
+	return xport_net_same_ip((struct sockaddr *)&a, (struct sockaddr *)&b);
+}
+
 static void on_ctl_connected(void *data)
 {
-	send_hello(data);
+	struct zc_session *s = data;
+	s->ntp_clock = s->cfg.clock == ZC_CLOCK_NTP ||
+		(s->cfg.clock == ZC_CLOCK_AUTO && !same_host(s->conn.fd));
+	s->stats.clock_ntp = s->ntp_clock;
+	send_hello(s);
 }
 
 static void on_ctl_message(void *data, const struct xport_ctl_msg *msg)

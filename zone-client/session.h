@@ -43,6 +43,12 @@ struct zc_session_config {
 	/* The pre-shared key to prove (and to require of the server); NULL:
 	 * none. Borrowed for the session's life. */
 	const struct xport_psk *psk;
+	/* How the server's timestamps become ours (stats "clock"). */
+	enum zc_clock {
+		ZC_CLOCK_AUTO,      /* same-host if the server is on this host, else ntp */
+		ZC_CLOCK_SAME_HOST, /* one CLOCK_MONOTONIC: no correction */
+		ZC_CLOCK_NTP,       /* the offset the heartbeats estimate (NTP-style) */
+	} clock;
 };
 
 #define ZC_STALE_MS_DEFAULT 100

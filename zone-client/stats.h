@@ -25,7 +25,8 @@ struct zc_stats {
 	uint64_t stale_events;
 	uint64_t stale_ns_total, stale_ns_max;
 	bool stale_now;
-	int64_t clock_offset_ns;   /* server - client, from heartbeats (informative) */
+	int64_t clock_offset_ns;   /* server - client, from heartbeats */
+	bool clock_ntp;            /* latency corrected by it (cross-host), else same host */
 	uint64_t rtt_ns;
 	/* Latency samples, ns (present - t_flush), for non-refresh frames. */
 	uint64_t *latency;

@@ -8,52 +8,13 @@
 set -euo pipefail
 GS=$1 ZC=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-auth.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+LIB_NAME=auth
+. "$HERE/server-lib.sh"
 umask 077
 echo "# the car's key" >"$T/good.key"
 python3 -c 'import os; print(os.urandom(32).hex())' >>"$T/good.key"
 python3 -c 'import os; print(os.urandom(32).hex())' >"$T/other.key"
 
-# start_server KEYFILE|"": gpu-server with a vtest frame source on zone z.
-start_server() {
-	PORT=$(free_port)
-	{
-		echo "[server]"
-		echo "control=127.0.0.1:$PORT"
-		echo "vtest=$T/vtest.sock"
-		[ -n "$1" ] && echo "key-file=$1"
-		echo "[guest src]"
-		echo "vtest-app=zone-source"
-		echo "[zone z]"
-		echo "mode=64x64@60"
-		echo "layer=src:0 0,0 64x64"
-	} >"$T/gs.ini"
-	rm -f "$T/vtest.sock"
-	"$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
-	GSPID=$!
-	pids+=($GSPID)
-	for _ in $(seq 100); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
-	[ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server did not start"; }
-	python3 "$HERE/zone-source.py" "$T/vtest.sock" --size 64x64 --frames 100000 >"$T/source.log" 2>&1 &
-	SRC=$!
-	pids+=($SRC)
-}
-stop_server() {
-	kill $SRC 2>/dev/null || true
-	kill -TERM $GSPID
-	wait $GSPID || fail "gpu-server exited with $?"
-	wait $SRC 2>/dev/null || true
-	pids=()
-}
 # client KEYFILE|"": runs zone-client for 5 frames; prints its exit status.
 client() {
 	local args=()
