@@ -256,6 +256,18 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "advertise") == 0) {
+			if (strcmp(value, "auth") == 0) {
+				cfg->advertise = GS_ADVERTISE_AUTH;
+			} else if (strcmp(value, "off") == 0) {
+				cfg->advertise = GS_ADVERTISE_OFF;
+			} else if (strcmp(value, "open") == 0) {
+				cfg->advertise = GS_ADVERTISE_OPEN;
+			} else {
+				return fail(st, "advertise=%s: expected auth, off or open", value);
+			}
+			return 1;
+		}
 		if (strcmp(name, "key-file") == 0) {
 			if (!*value || strlen(value) >= sizeof(cfg->key_file)) {
 				return fail(st, "key-file=%s: expected a file path", value);

@@ -56,6 +56,9 @@ enum gs_compose {
 struct gs_config {
 	char control[128];          /* ADDR:PORT of the TCP control listener */
 	enum gs_compose compose;    /* how zone frames are made */
+	/* Clients advertising where media should go (zone-client --advertise):
+	 * never, authenticated ones (key-file=) only, or anyone. */
+	enum gs_advertise { GS_ADVERTISE_AUTH, GS_ADVERTISE_OFF, GS_ADVERTISE_OPEN } advertise;
 	/* Unix socket for Mesa's vtest protocol (host GL apps under
 	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
 	char vtest[108];

@@ -91,6 +91,9 @@ struct gs_client {
 	/* Media (CLIENT_ACTIVE). */
 	struct gs_zone *zone;
 	struct sockaddr_storage media;
+	/* Where its RTCP comes from: media, unless it advertised another
+	 * address for its media. */
+	struct sockaddr_storage rtcp_from;
 	bool needs_key;
 	uint64_t last_key_ns;
 	uint16_t seq;
@@ -155,6 +158,7 @@ struct gs_control {
 	unsigned n_clients;
 	bool have_psk;
 	struct xport_psk psk;
+	enum gs_control_advertise advertise;
 };
 
 static uint32_t random_u32(void)
@@ -748,8 +752,9 @@ static void on_udp(void *data, int fd, uint32_t events)
 		}
 		struct gs_client *c = NULL;
 		for (struct gs_client *it = z->ctl->clients; it && !c; it = it->next) {
-			if (it->zone == z && xport_net_same_addr((struct sockaddr *)&it->media,
-				(struct sockaddr *)&from)) {
+			if (it->zone == z && (xport_net_same_addr((struct sockaddr *)&it->media,
+				(struct sockaddr *)&from) || xport_net_same_addr(
+				(struct sockaddr *)&it->rtcp_from, (struct sockaddr *)&from))) {
 				c = it;
 			}
 		}
@@ -826,6 +831,34 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 	}
 	memcpy(&c->media, &c->peer, sizeof(c->media));
 	xport_net_set_port((struct sockaddr *)&c->media, h->media_port);
+	c->rtcp_from = c->media;
+	if (h->adv_family) {
+		if (ctl->advertise == GS_CONTROL_ADVERTISE_OFF ||
+			(ctl->advertise == GS_CONTROL_ADVERTISE_AUTH && !ctl->have_psk)) {
+			zl_warn("control: client %s: advertised a media address: refused (%s)", c->name,
+				ctl->advertise == GS_CONTROL_ADVERTISE_OFF ? "advertise=off" :
+				"no key-file");
+			client_fail(c, XPORT_CTL_ERR_AUTH, "this server takes advertised media "
+				"addresses %s", ctl->advertise == GS_CONTROL_ADVERTISE_OFF ? "from nobody" :
+				"only from clients that prove its key");
+			return;
+		}
+		memset(&c->media, 0, sizeof(c->media));
+		if (h->adv_family == 4) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&c->media;
+			a->sin_family = AF_INET;
+			memcpy(&a->sin_addr, h->adv_addr, 4);
+		} else {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&c->media;
+			a->sin6_family = AF_INET6;
+			memcpy(&a->sin6_addr, h->adv_addr, 16);
+		}
+		xport_net_set_port((struct sockaddr *)&c->media, h->adv_port);
+		if (c->media.ss_family != c->peer.ss_family) {
+			client_fail(c, XPORT_CTL_ERR_MALFORMED, "advertised address of another family");
+			return;
+		}
+	}
 	if (h->panel_width && (h->panel_width != z->width || h->panel_height != z->height ||
 		(h->panel_refresh && h->panel_refresh != z->refresh_hz))) {
 		zl_info("control: client %s: panel %ux%u@%u, zone %s is %ux%u@%u: the client scales",
@@ -1326,4 +1359,9 @@ void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk)
 	} else {
 		memset(&ctl->psk, 0, sizeof(ctl->psk));
 	}
+}
+
+void gs_control_set_advertise(struct gs_control *ctl, enum gs_control_advertise policy)
+{
+	ctl->advertise = policy;
 }

@@ -77,6 +77,16 @@ struct xport_psk;
  * key is copied. */
 void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk);
 
+/* Whom to believe when a client advertises where its media should go
+ * (control-proto.h, HELLO): nobody, clients that proved the key
+ * (the default), anyone. Anyone lets a client aim a stream at any host. */
+enum gs_control_advertise {
+	GS_CONTROL_ADVERTISE_AUTH,
+	GS_CONTROL_ADVERTISE_OFF,
+	GS_CONTROL_ADVERTISE_OPEN,
+};
+void gs_control_set_advertise(struct gs_control *ctl, enum gs_control_advertise policy);
+
 /* Returns 0 or -EINVAL for a zone index out of range. */
 int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,
 	struct gs_control_zone_stats *stats);

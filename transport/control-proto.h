@@ -80,11 +80,18 @@ enum xport_ctl_type {
  *                        the TCP peer's
  *   22 2  name_len       1..XPORT_CTL_NAME_MAX
  *   24 .. name           zone name, name_len bytes, no NUL
- * Since version 2, after the name, only when the client has a pre-shared
- * key (absent otherwise):
- *   +0 1  auth           XPORT_CTL_AUTH_PSK
+ * Since version 2, after the name, when the client has a pre-shared key
+ * or advertises a media address (absent otherwise):
+ *   +0 1  auth           XPORT_CTL_AUTH_PSK, or 0 (none: nonce ignored)
  *   +1 3  reserved       0
  *   +4 16 client_nonce   random
+ * and then, only to advertise where media should go (NAT, a relay):
+ *   +20 1 adv_family     4 (IPv4) or 6 (IPv6)
+ *   +21 1 reserved       0
+ *   +22 2 adv_port       UDP port, != 0
+ *   +24 16 adv_addr      the address (IPv4: the first 4 bytes)
+ * The server sends media there instead of to (TCP peer, media_port); RTCP
+ * from the client is still expected from (TCP peer, media_port).
  *
  * Authentication (XPORT_CTL_AUTH_PSK): both ends hold the same key (key
  * files). WELCOME answers with server_nonce and server_proof = HMAC-SHA256
@@ -105,6 +112,9 @@ struct xport_ctl_hello {
 	char zone[XPORT_CTL_NAME_MAX + 1]; /* NUL-terminated after parsing */
 	uint8_t auth;                      /* 0: none */
 	uint8_t client_nonce[XPORT_CTL_NONCE];
+	uint8_t adv_family;                /* 0: none, 4, 6 */
+	uint16_t adv_port;
+	uint8_t adv_addr[16];
 };
 
 enum xport_ctl_codec {

@@ -66,12 +66,25 @@ static int parse_hello(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
 	memcpy(h->zone, p + 24, name_len);
 	h->zone[name_len] = '\0';
 	const uint8_t *a = p + 24 + name_len;
-	if (len - XPORT_CTL_HELLO_MIN - name_len >= 4 + XPORT_CTL_NONCE && a[0] != 0) {
+	size_t rest = len - XPORT_CTL_HELLO_MIN - name_len;
+	if (rest >= 4 + XPORT_CTL_NONCE && a[0] != 0) {
 		if (a[0] != XPORT_CTL_AUTH_PSK) {
 			return -EBADMSG; /* a scheme we do not know: no silent downgrade */
 		}
 		h->auth = a[0];
 		memcpy(h->client_nonce, a + 4, XPORT_CTL_NONCE);
+	}
+	if (rest >= 2 * (4 + XPORT_CTL_NONCE)) {
+		const uint8_t *v = a + 4 + XPORT_CTL_NONCE;
+		if (v[0] != 4 && v[0] != 6) {
+			return -EBADMSG;
+		}
+		h->adv_family = v[0];
+		h->adv_port = xport_get_le16(v + 2);
+		memcpy(h->adv_addr, v + 4, 16);
+		if (h->adv_port == 0) {
+			return -EBADMSG;
+		}
 	}
 	/* version 0 parses: refusing it is the server's call (BAD_VERSION). */
 	if (h->media_port == 0) {
@@ -87,15 +100,27 @@ static int encode_hello(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap,
 	if (!xport_ctl_name_valid(h->zone, name_len) || h->media_port == 0) {
 		return -EINVAL;
 	}
-	*len = XPORT_CTL_HELLO_MIN + name_len + (h->auth ? 4 + XPORT_CTL_NONCE : 0);
+	if (h->adv_family && ((h->adv_family != 4 && h->adv_family != 6) || h->adv_port == 0)) {
+		return -EINVAL;
+	}
+	size_t blocks = h->adv_family ? 2 : h->auth ? 1 : 0;
+	*len = XPORT_CTL_HELLO_MIN + name_len + blocks * (4 + XPORT_CTL_NONCE);
 	if (cap < *len) {
 		return -ENOSPC;
 	}
-	if (h->auth) {
+	if (blocks) {
 		uint8_t *a = p + 24 + name_len;
+		memset(a, 0, blocks * (4 + XPORT_CTL_NONCE));
 		a[0] = h->auth;
-		a[1] = a[2] = a[3] = 0;
-		memcpy(a + 4, h->client_nonce, XPORT_CTL_NONCE);
+		if (h->auth) {
+			memcpy(a + 4, h->client_nonce, XPORT_CTL_NONCE);
+		}
+		if (h->adv_family) {
+			uint8_t *v = a + 4 + XPORT_CTL_NONCE;
+			v[0] = h->adv_family;
+			xport_put_le16(v + 2, h->adv_port);
+			memcpy(v + 4, h->adv_addr, 16);
+		}
 	}
 	xport_put_le32(p, XPORT_CTL_MAGIC);
 	xport_put_le32(p + 4, h->version);

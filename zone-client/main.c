@@ -28,13 +28,16 @@ static void usage(FILE *f)
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
 		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp]\n"
-		"                   [--media-port PORT] [-v]\n"
+		"                   [--media-port PORT] [--advertise HOST:PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
 		"  -o, --output DIR          write DIR/last.png when exiting\n"
 		"  -n, --frames N            exit 0 after N frames shown\n"
 		"      --dump-all            also write DIR/frame-NNNNNN.png for every frame shown\n"
+		"      --advertise HOST:PORT where the server should send media (a NAT's or a relay's\n"
+		"                            address, forwarding to --media-port); the server must\n"
+		"                            allow it ([server] advertise=, needs key-file= by default)\n"
 		"      --clock MODE          the server's timestamps: same-host (one clock), ntp (the\n"
 		"                            heartbeats' offset estimate), auto (default: same-host\n"
 		"                            when the server is on this host)\n"
@@ -131,6 +134,7 @@ int main(int argc, char **argv)
 		{ "stale-ms", required_argument, NULL, 'T' },
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "clock", required_argument, NULL, 'C' },
+		{ "advertise", required_argument, NULL, 'A' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -170,6 +174,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			stats_path = optarg;
+			break;
+		case 'A':
+			cfg.advertise = optarg;
 			break;
 		case 'C':
 			if (strcmp(optarg, "auto") == 0) {

@@ -116,6 +116,8 @@ struct zc_session {
 	struct zc_stats stats;
 
 	uint8_t client_nonce[XPORT_CTL_NONCE];
+	struct sockaddr_storage adv;   /* cfg.advertise, resolved */
+	struct sockaddr_storage media; /* the server's media port (RTCP goes there) */
 	/* Cross-host: the server's timestamps need the estimated offset. */
 	bool ntp_clock, have_offset;
 	uint64_t hb_best_rtt;
@@ -234,7 +236,9 @@ static void send_rtcp(struct zc_session *s, bool pli, const uint16_t *nack, unsi
 	if (s->srtp && xport_srtp_protect_rtcp(s->srtp, buf, &off) < 0) {
 		return;
 	}
-	if (send(s->udp_fd, buf, off, MSG_DONTWAIT) < 0) {
+	if (sendto(s->udp_fd, buf, off, MSG_DONTWAIT, s->cfg.advertise ?
+		(struct sockaddr *)&s->media : NULL, s->cfg.advertise ?
+		xport_net_addr_len((struct sockaddr *)&s->media) : 0) < 0) {
 		zl_dbg("client", "RTCP send: %s", strerror(errno));
 		return;
 	}
@@ -695,7 +699,11 @@ static int start_media(struct zc_session *s)
 	/* Media comes from the control peer's address, at its media port. */
 	struct sockaddr_storage media = s->server;
 	xport_net_set_port((struct sockaddr *)&media, w->media_port);
-	if (connect(s->udp_fd, (struct sockaddr *)&media,
+	s->media = media;
+	/* Connected, the socket takes datagrams from the server's media port
+	 * only; advertised, media come through someone else (a NAT, a relay)
+	 * and RTCP goes out with sendto. */
+	if (!s->cfg.advertise && connect(s->udp_fd, (struct sockaddr *)&media,
 		xport_net_addr_len((struct sockaddr *)&media)) < 0) {
 		session_fail(s, -errno, "cannot use the server's media port: %s", strerror(errno));
 		return -EIO;
@@ -848,6 +856,16 @@ static void send_hello(struct zc_session *s)
 		.media_port = s->media_port,
 	};
 	snprintf(msg.hello.zone, sizeof(msg.hello.zone), "%s", s->cfg.zone);
+	if (s->cfg.advertise) {
+		if (s->adv.ss_family == AF_INET) {
+			msg.hello.adv_family = 4;
+			memcpy(msg.hello.adv_addr, &((struct sockaddr_in *)&s->adv)->sin_addr, 4);
+		} else {
+			msg.hello.adv_family = 6;
+			memcpy(msg.hello.adv_addr, &((struct sockaddr_in6 *)&s->adv)->sin6_addr, 16);
+		}
+		msg.hello.adv_port = xport_net_get_port((struct sockaddr *)&s->adv);
+	}
 	if (s->cfg.psk) {
 		if (xport_psk_nonce(s->client_nonce) < 0) {
 			session_fail(s, -EIO, "no randomness for a nonce");
@@ -1000,6 +1018,18 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 		return s;
 	}
 	xport_net_addr_str((struct sockaddr *)&s->server, s->server_name, sizeof(s->server_name));
+	if (cfg->advertise) {
+		char host[256];
+		uint16_t port;
+		socklen_t l;
+		if (xport_net_split_hostport(cfg->advertise, host, sizeof(host), &port, 0) < 0 ||
+			port == 0 || xport_net_resolve(host, port, false, SOCK_DGRAM, &s->adv, &l) < 0 ||
+			s->adv.ss_family != s->server.ss_family) {
+			session_fail(s, -EINVAL, "--advertise %s: expected HOST:PORT of the server's "
+				"address family", cfg->advertise);
+			return s;
+		}
+	}
 
 	/* The media socket exists before HELLO, which announces its port. */
 	s->udp_fd = socket(s->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

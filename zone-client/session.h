@@ -43,6 +43,11 @@ struct zc_session_config {
 	/* The pre-shared key to prove (and to require of the server); NULL:
 	 * none. Borrowed for the session's life. */
 	const struct xport_psk *psk;
+	/* Non-NULL: tell the server to send media here (a NAT's or relay's
+	 * address) rather than to this host's media_port; media are then taken
+	 * from any source (SSRC-checked; with a key, SRTP-authenticated).
+	 * Numeric HOST:PORT, borrowed. */
+	const char *advertise;
 	/* How the server's timestamps become ours (stats "clock"). */
 	enum zc_clock {
 		ZC_CLOCK_AUTO,      /* same-host if the server is on this host, else ntp */

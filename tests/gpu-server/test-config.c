@@ -147,6 +147,12 @@ static void test_compose_key(void **state)
 	assert_int_equal(gs_config_parse(&cfg, tail, err, sizeof(err)), 0);
 	assert_int_equal(cfg.compose, GS_COMPOSE_AUTO);
 	expect_error("[server]\ncompose=vulkan\n", "compose=vulkan: expected auto, gl or pixman");
+	assert_int_equal(cfg.advertise, GS_ADVERTISE_AUTH);
+	snprintf(buf, sizeof(buf), "[server]\nadvertise=open\nkey-file=/etc/zonal.key\n%s", tail);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_int_equal(cfg.advertise, GS_ADVERTISE_OPEN);
+	assert_string_equal(cfg.key_file, "/etc/zonal.key");
+	expect_error("[server]\nadvertise=yes\n", "advertise=yes: expected auth, off or open");
 	snprintf(buf, sizeof(buf), "[server]\nrender-node=/dev/dri/renderD128\n%s", tail);
 	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
 	assert_string_equal(cfg.render_node, "/dev/dri/renderD128");

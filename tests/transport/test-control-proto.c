@@ -373,11 +373,28 @@ static void test_auth_fields(void **state)
 	assert_memory_equal(out.welcome.server_proof, w.welcome.server_proof, XPORT_CTL_PROOF);
 
 	struct xport_ctl_msg a = { .type = XPORT_CTL_AUTH };
+	memset(&a.auth, 0, sizeof(a.auth));
 	memset(a.auth.client_proof, 0x77, XPORT_CTL_PROOF);
 	assert_int_equal(xport_ctl_encode(&a, buf, sizeof(buf), &len), 0);
 	parse_ok(buf, len, &out);
 	assert_int_equal(out.type, XPORT_CTL_AUTH);
 	assert_memory_equal(out.auth.client_proof, a.auth.client_proof, XPORT_CTL_PROOF);
+	/* An advertised media address, without a key (the auth block is then
+	 * there but empty). */
+	struct xport_ctl_msg v = hello("rear-seat");
+	v.hello.adv_family = 4;
+	v.hello.adv_port = 5006;
+	memcpy(v.hello.adv_addr, "\x0a\x00\x00\x07", 4);
+	assert_int_equal(xport_ctl_encode(&v, buf, sizeof(buf), &len), 0);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.hello.auth, 0);
+	assert_int_equal(out.hello.adv_family, 4);
+	assert_int_equal(out.hello.adv_port, 5006);
+	assert_memory_equal(out.hello.adv_addr, "\x0a\x00\x00\x07", 4);
+	buf[len - 20] = 5; /* no such family */
+	assert_int_equal(parse_rc(buf, len), -EBADMSG);
+	v.hello.adv_port = 0;
+	assert_int_equal(xport_ctl_encode(&v, buf, sizeof(buf), &len), -EINVAL);
 	/* Short AUTH: malformed. */
 	buf[0] = 31;
 	assert_int_equal(parse_rc(buf, len - 1), -EBADMSG);
