@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Standards on the wire, as Wireshark sees them: while a zone streams to
+# zone-client under 1 % loss (tests/impair/relay.py), tshark captures the
+# media port on loopback and decodes it as RTP (-d udp.port==N,rtp): the
+# media are RTP version 2, payload type 96, one SSRC, with the RFC 8285
+# one-byte header extension; the RTCP is SR, RR, SDES, APP, and the NACKs
+# the loss causes as RTPFB generic NACK. Needs root (capture) and tshark.
+# Usage: tshark-rtp.sh GPU_SERVER ZONE_CLIENT
+set -euo pipefail
+GS=$1 ZC=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v tshark >/dev/null || { echo "SKIP: no tshark"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: capturing needs root"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-tshark.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
+python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null || { echo "SKIP: no 127.0.0.2"; exit 77; }
+port() { python3 -c "import socket; s=socket.socket(); s.bind(('$1',0)); print(s.getsockname()[1])"; }
+SPORT=$(port 127.0.0.2)
+RPORT=$(port 127.0.0.1)
+cat >"$T/gs.ini" <<EOT
+[server]
+control=127.0.0.2:$SPORT
+vtest=$T/vtest.sock
+[guest src]
+vtest-app=zone-source
+[zone z]
+mode=128x64@60
+layer=src:0 0,0 128x64
+EOT
+"$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
+[ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server"; }
+MPORT=$(sed -n 's/.*zone z .*media on UDP port \([0-9]*\).*/\1/p' "$T/gpu-server.log")
+[ -n "$MPORT" ] || fail "no media port in the log"
+python3 "$HERE/../impair/relay.py" --listen "127.0.0.1:$RPORT" --server "127.0.0.2:$SPORT" \
+	--loss 0.01 --seed 7 >"$T/relay.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do grep -q listening "$T/relay.log" && break; sleep 0.1; done
+# The server's media port on either side of the relay: the same number.
+tshark -i lo -f "udp port $MPORT" -d "udp.port==$MPORT,rtp" -a duration:6 -w "$T/cap.pcap" \
+	>"$T/tshark.log" 2>&1 &
+ts=$!
+pids+=($ts)
+sleep 1.5
+"$ZC" -s "127.0.0.1:$RPORT" -z z --stats "$T/stats.json" >"$T/zone-client.log" 2>&1 &
+zc=$!
+pids+=($zc)
+python3 "$HERE/../impair/zone-source.py" "$T/vtest.sock" --size 128x64 --frames 180 \
+	>"$T/source.log" 2>&1 || fail "zone-source"
+wait $ts || true
+kill -TERM $zc
+wait $zc || fail "zone-client exit"
+tshark -r "$T/cap.pcap" -d "udp.port==$MPORT,rtp" -T fields -e rtp.version -e rtp.p_type \
+	-e rtp.ssrc -e rtp.ext.rfc5285.id -e rtcp.pt -e rtcp.rtpfb.fmt -E separator=' ' \
+	>"$T/fields.txt" 2>"$T/tshark-read.log" || fail "tshark could not read its capture"
+python3 - "$T/fields.txt" <<'PY' || fail "decode check"
+import collections, sys
+rtp = collections.Counter()
+ssrcs = set()
+rtcp = collections.Counter()
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) >= 3 and f[0] == "2" and f[1].isdigit():
+        rtp[f[1]] += 1
+        ssrcs.add(f[2])
+    elif f:
+        for pt in f[0].split(","):
+            if pt.isdigit():
+                rtcp[int(pt)] += 1
+print("tshark: %d RTP packets (payload types %s, %d SSRC), RTCP %s" %
+      (sum(rtp.values()), dict(rtp), len(ssrcs), dict(sorted(rtcp.items()))))
+ok = rtp.get("96", 0) > 100 and set(rtp) == {"96"} and len(ssrcs) == 1
+for pt, name in ((200, "SR"), (201, "RR"), (202, "SDES"), (204, "APP"), (205, "RTPFB NACK")):
+    if not rtcp.get(pt):
+        print("missing RTCP %s" % name)
+        ok = False
+sys.exit(0 if ok else 1)
+PY
+echo PASS
