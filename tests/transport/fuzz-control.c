@@ -19,13 +19,26 @@ static void same(const struct xport_ctl_msg *a, const struct xport_ctl_msg *b)
 	case XPORT_CTL_HELLO:
 		if (a->hello.version != b->hello.version || a->hello.media_port != b->hello.media_port ||
 			a->hello.panel_width != b->hello.panel_width ||
-			strcmp(a->hello.zone, b->hello.zone) != 0) {
+			strcmp(a->hello.zone, b->hello.zone) != 0 || a->hello.auth != b->hello.auth ||
+			(a->hello.auth && memcmp(a->hello.client_nonce, b->hello.client_nonce,
+				XPORT_CTL_NONCE) != 0) ||
+			a->hello.adv_family != b->hello.adv_family ||
+			a->hello.adv_port != b->hello.adv_port ||
+			memcmp(a->hello.adv_addr, b->hello.adv_addr, 16) != 0) {
 			abort();
 		}
 		break;
 	case XPORT_CTL_WELCOME:
 		if (a->welcome.ssrc != b->welcome.ssrc || a->welcome.width != b->welcome.width ||
-			a->welcome.ext_capture != b->welcome.ext_capture) {
+			a->welcome.ext_capture != b->welcome.ext_capture ||
+			a->welcome.auth != b->welcome.auth ||
+			(a->welcome.auth && memcmp(a->welcome.server_proof, b->welcome.server_proof,
+				XPORT_CTL_PROOF) != 0)) {
+			abort();
+		}
+		break;
+	case XPORT_CTL_AUTH:
+		if (memcmp(a->auth.client_proof, b->auth.client_proof, XPORT_CTL_PROOF) != 0) {
 			abort();
 		}
 		break;
