@@ -438,9 +438,18 @@ static int handler(void *user, const char *section, const char *name, const char
 				z->codec = GS_CODEC_TILES;
 			} else if (strcmp(value, "raw") == 0) {
 				z->codec = GS_CODEC_RAW;
+			} else if (strcmp(value, "h264") == 0) {
+				z->codec = GS_CODEC_H264;
+			} else if (strcmp(value, "jpeg") == 0) {
+				z->codec = GS_CODEC_JPEG;
 			} else {
-				return fail(st, "codec=%s: expected tiles or raw (h264, jpeg: not yet)",
-					value);
+				return fail(st, "codec=%s: expected tiles, raw, h264 or jpeg", value);
+			}
+			return 1;
+		}
+		if (strcmp(name, "max-bitrate") == 0) {
+			if (parse_u32(value, 1000000, &z->max_kbps) < 0 || z->max_kbps < 100) {
+				return fail(st, "max-bitrate=%s: expected 100..1000000 (kbit/s)", value);
 			}
 			return 1;
 		}
@@ -498,14 +507,16 @@ static int finish(struct parse_state *st)
 		if (z->mtu == 0) {
 			z->mtu = 1500;
 		}
-		/* zone-client decodes tiles only, so far: raw goes to a sink. */
-		if (z->codec == GS_CODEC_RAW && !*z->sink) {
-			fail(st, "[zone %s] codec=raw needs sink=udp://HOST:PORT (zone-client "
-				"decodes tiles only, so far)", z->name);
+		/* zone-client decodes tiles only, so far: the others go to a sink. */
+		if (z->codec != GS_CODEC_TILES && !*z->sink) {
+			fail(st, "[zone %s] codec=%s needs sink=udp://HOST:PORT (zone-client "
+				"decodes tiles only, so far)", z->name,
+				z->codec == GS_CODEC_RAW ? "raw" : z->codec == GS_CODEC_H264 ? "h264" : "jpeg");
 			return -EINVAL;
 		}
-		if (*z->sink && z->codec != GS_CODEC_RAW) {
-			fail(st, "[zone %s] sink= sends RFC 4175: it needs codec=raw", z->name);
+		if (*z->sink && z->codec == GS_CODEC_TILES) {
+			fail(st, "[zone %s] sink= needs codec=raw, h264 or jpeg (a standard "
+				"payload)", z->name);
 			return -EINVAL;
 		}
 		for (unsigned li = 0; li < z->n_layers; li++) {

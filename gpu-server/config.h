@@ -41,7 +41,8 @@ struct gs_zone_config {
 	int dscp;                   /* IP DSCP 0..63 */
 	uint32_t pace_pct;          /* spread a frame over this % of the frame interval */
 	bool txtime;                /* SO_TXTIME launch times (CLOCK_TAI, for ETF) */
-	enum gs_codec { GS_CODEC_TILES, GS_CODEC_RAW } codec;
+	enum gs_codec { GS_CODEC_TILES, GS_CODEC_RAW, GS_CODEC_H264, GS_CODEC_JPEG } codec;
+	uint32_t max_kbps;          /* h264's bitrate; 0: 8000 */
 	char sink[256];             /* udp://HOST:PORT; empty: none */
 	unsigned n_layers;
 	struct comp_layer_config layers[COMP_MAX_LAYERS]; /* .guest indexes guests[] */

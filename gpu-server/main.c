@@ -17,6 +17,7 @@
 #include "config.h"
 #include "control.h"
 #include "qemu-ui.h"
+#include "gst-sink.h"
 #include "sink.h"
 #include "transport/psk.h"
 #include "util/clock.h"
@@ -53,7 +54,8 @@ struct server {
 	struct zl_source *signal_src;
 	int signal_fd;
 	struct vgpu_renderer *renderer; /* NULL: no 3D (guests 2D, vtest off) */
-	struct gs_sink *sinks[GS_MAX_ZONES]; /* [zone] sink=, or NULL */
+	struct gs_sink *sinks[GS_MAX_ZONES]; /* [zone] sink= with codec=raw, or NULL */
+	struct gs_gst_sink *gst_sinks[GS_MAX_ZONES]; /* codec=h264|jpeg, or NULL */
 	/* Zones compose with GL in the renderer's share group. */
 	bool gl_compose;
 	struct comp_gl_engine gl_engine;
@@ -71,6 +73,9 @@ static void zone_flush(struct server *s, unsigned zi)
 		gs_control_zone_frame(s->control, zi, &damage, t_flush);
 		if (s->sinks[zi]) {
 			gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), t_flush);
+		}
+		if (s->gst_sinks[zi]) {
+			gs_gst_sink_frame(s->gst_sinks[zi], comp_zone_image(s->zones[zi]), t_flush);
 		}
 	}
 	pixman_region32_fini(&damage);
@@ -433,12 +438,21 @@ static int server_init(struct server *s)
 			.refresh_hz = z->refresh_hz, .mtu = z->mtu, .priority = z->priority,
 			.dscp = z->dscp, .pace_pct = z->pace_pct, .txtime = z->txtime,
 		};
-		s->sinks[zi] = gs_sink_create(s->loop, &sc);
-		if (!s->sinks[zi]) {
+		if (z->codec == GS_CODEC_RAW) {
+			s->sinks[zi] = gs_sink_create(s->loop, &sc);
+			if (!s->sinks[zi]) {
+				return -EINVAL;
+			}
+			/* The first frame now: a receiver has something to show. */
+			gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
+			continue;
+		}
+		s->gst_sinks[zi] = gs_gst_sink_create(s->loop, &sc, z->codec == GS_CODEC_H264 ?
+			GS_GST_H264 : GS_GST_JPEG, z->max_kbps);
+		if (!s->gst_sinks[zi]) {
 			return -EINVAL;
 		}
-		/* The first frame now: a receiver has something to show. */
-		gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
+		gs_gst_sink_frame(s->gst_sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
 	}
 
 	s->control = gs_control_create(s->loop, cfg->control, zone_desc, cfg->n_zones,
@@ -527,6 +541,7 @@ static void server_finish(struct server *s)
 	/* GL zones delete their GL objects in the renderer's context. */
 	for (unsigned zi = 0; zi < GS_MAX_ZONES; zi++) {
 		gs_sink_destroy(s->sinks[zi]);
+		gs_gst_sink_destroy(s->gst_sinks[zi]);
 		comp_zone_destroy(s->zones[zi]);
 	}
 	/* After the devices and vtest: they hold its clients. */

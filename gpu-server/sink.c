@@ -191,14 +191,50 @@ static void on_pace(void *data)
 	send_burst(data);
 }
 
-struct gs_sink *gs_sink_create(struct zl_loop *loop, const struct gs_sink_config *cfg)
+int gs_sink_socket(const struct gs_sink_config *cfg, struct sockaddr_storage *to,
+	socklen_t *to_len)
 {
 	char host[256];
 	uint16_t port;
 	if (parse_url(cfg->url, host, sizeof(host), &port) < 0) {
 		zl_err("zone %s: sink=%s: expected udp://HOST:PORT", cfg->zone, cfg->url);
-		return NULL;
+		return -EINVAL;
 	}
+	if (xport_net_resolve(host, port, false, SOCK_DGRAM, to, to_len) < 0) {
+		zl_err("zone %s: sink=%s: cannot resolve %s", cfg->zone, cfg->url, host);
+		return -ENOENT;
+	}
+	int fd = socket(to->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		zl_log_errno(ZL_ERROR, "zone %s: sink socket", cfg->zone);
+		return -errno;
+	}
+	xport_net_set_buffer(fd, SO_SNDBUF, SOCKET_BUFFER);
+	int r = xport_net_set_qos(fd, to->ss_family, cfg->priority, cfg->dscp);
+	if (r == 0 && cfg->txtime) {
+		r = xport_net_enable_txtime(fd);
+	}
+	if (r < 0) {
+		zl_err("zone %s: sink: priority/dscp/txtime: %s", cfg->zone, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (is_multicast(to)) {
+		/* The vehicle network's segment only; receivers on this host too. */
+		int ttl = 1, loop_on = 1;
+		if (to->ss_family == AF_INET) {
+			setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
+			setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_on, sizeof(loop_on));
+		} else {
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl));
+			setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop_on, sizeof(loop_on));
+		}
+	}
+	return fd;
+}
+
+struct gs_sink *gs_sink_create(struct zl_loop *loop, const struct gs_sink_config *cfg)
+{
 	if (cfg->width > XPORT_RAW_MAX_DIM || cfg->height > XPORT_RAW_MAX_DIM) {
 		zl_err("zone %s: RFC 4175 carries at most %ux%u", cfg->zone, XPORT_RAW_MAX_DIM,
 			XPORT_RAW_MAX_DIM);
@@ -208,11 +244,11 @@ struct gs_sink *gs_sink_create(struct zl_loop *loop, const struct gs_sink_config
 	if (!s) {
 		return NULL;
 	}
-	s->loop = loop;
 	s->fd = -1;
+	s->loop = loop;
 	snprintf(s->zone, sizeof(s->zone), "%s", cfg->zone);
-	if (xport_net_resolve(host, port, false, SOCK_DGRAM, &s->to, &s->to_len) < 0) {
-		zl_err("zone %s: sink=%s: cannot resolve %s", cfg->zone, cfg->url, host);
+	s->fd = gs_sink_socket(cfg, &s->to, &s->to_len);
+	if (s->fd < 0) {
 		goto err;
 	}
 	s->width = cfg->width;
@@ -226,31 +262,6 @@ struct gs_sink *gs_sink_create(struct zl_loop *loop, const struct gs_sink_config
 		goto err;
 	}
 	s->max_payload = cfg->mtu - over;
-	s->fd = socket(s->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0) {
-		zl_log_errno(ZL_ERROR, "zone %s: sink socket", cfg->zone);
-		goto err;
-	}
-	xport_net_set_buffer(s->fd, SO_SNDBUF, SOCKET_BUFFER);
-	int r = xport_net_set_qos(s->fd, s->to.ss_family, cfg->priority, cfg->dscp);
-	if (r == 0 && s->txtime) {
-		r = xport_net_enable_txtime(s->fd);
-	}
-	if (r < 0) {
-		zl_err("zone %s: sink: priority/dscp/txtime: %s", cfg->zone, strerror(-r));
-		goto err;
-	}
-	if (is_multicast(&s->to)) {
-		/* The vehicle network's segment only; receivers on this host too. */
-		int ttl = 1, loop_on = 1;
-		if (s->to.ss_family == AF_INET) {
-			setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl));
-			setsockopt(s->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop_on, sizeof(loop_on));
-		} else {
-			setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof(ttl));
-			setsockopt(s->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop_on, sizeof(loop_on));
-		}
-	}
 	size_t frame = (size_t)s->width * s->height * XPORT_RAW_PGROUP;
 	s->cur = malloc(frame);
 	s->next = malloc(frame);

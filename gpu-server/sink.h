@@ -5,6 +5,7 @@
 #include <pixman.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* A zone streamed to a fixed address with no control session
  * ([zone] sink=udp://HOST:PORT, unicast or multicast): the zone's frames as
@@ -28,6 +29,12 @@ struct gs_sink_config {
 	uint32_t pace_pct;
 	bool txtime;
 };
+
+struct sockaddr_storage;
+/* The sink's socket (both sinks): cfg->url resolved into *to, QoS, txtime,
+ * multicast scope. The fd, or -errno (logged). */
+int gs_sink_socket(const struct gs_sink_config *cfg, struct sockaddr_storage *to,
+	socklen_t *to_len);
 
 /* NULL (and logs why) on a bad URL, a size RFC 4175 cannot carry, or no
  * socket. The loop is borrowed. */

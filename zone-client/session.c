@@ -268,13 +268,26 @@ static void request_refresh(struct zc_session *s)
 
 /* --- staleness --- */
 
+/* A media packet names frame_id: the server has it. A damaged id (bits
+ * flipped on the way) must not make the zone look behind for ever: ids
+ * only move forward by at most XPORT_REASM_RESYNC here, and the server's
+ * own statement (note_latest) replaces whatever was guessed. */
 static void note_heard(struct zc_session *s, uint32_t frame_id, uint64_t now)
 {
 	s->last_heard_ns = now;
-	if (!s->have_latest || xport_serial32_diff(frame_id, s->latest_id) > 0) {
+	int32_t d = s->have_latest ? xport_serial32_diff(frame_id, s->latest_id) : 1;
+	if (d > 0 && d <= XPORT_REASM_RESYNC) {
 		s->latest_id = frame_id;
 		s->have_latest = true;
 	}
+}
+
+/* The SR's APP: the id of the last frame the server emitted. */
+static void note_latest(struct zc_session *s, uint32_t frame_id, uint64_t now)
+{
+	s->last_heard_ns = now;
+	s->latest_id = frame_id;
+	s->have_latest = true;
 }
 
 /* Stale: no good frame for stale_ns, and either the server has spoken of
@@ -589,7 +602,7 @@ static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, ui
 	if (info.has_app && info.app_ssrc == s->welcome.ssrc && info.app_len >= 4 &&
 		memcmp(info.app_name, XPORT_RTCP_APP_NAME, 4) == 0 &&
 		info.app_subtype == XPORT_RTCP_APP_FRAME) {
-		note_heard(s, xport_get_be32(info.app_data), now);
+		note_latest(s, xport_get_be32(info.app_data), now);
 	}
 	if (info.has_sr && info.sr_ssrc == s->welcome.ssrc) {
 		/* LSR: the middle 32 bits of the SR's NTP timestamp. */

@@ -195,9 +195,14 @@ static void test_network_keys(void **state)
 	snprintf(buf, sizeof(buf), "%scodec=raw\n", head);
 	expect_error(buf, "codec=raw needs sink=udp://HOST:PORT");
 	snprintf(buf, sizeof(buf), "%ssink=udp://h:1\n", head);
-	expect_error(buf, "sink= sends RFC 4175: it needs codec=raw");
+	expect_error(buf, "sink= needs codec=raw, h264 or jpeg");
 	expect_error("[zone z]\nsink=tcp://h:1\n", "sink=tcp://h:1: expected udp://HOST:PORT");
-	expect_error("[zone z]\ncodec=vp8\n", "codec=vp8: expected tiles or raw");
+	expect_error("[zone z]\ncodec=vp8\n", "codec=vp8: expected tiles, raw, h264 or jpeg");
+	snprintf(buf, sizeof(buf), "%scodec=h264\nsink=udp://h:1\nmax-bitrate=4000\n", head);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_int_equal(cfg.zones[0].codec, GS_CODEC_H264);
+	assert_int_equal(cfg.zones[0].max_kbps, 4000);
+	expect_error("[zone z]\nmax-bitrate=10\n", "max-bitrate=10: expected 100..1000000");
 }
 
 static void test_value_parsers(void **state)
