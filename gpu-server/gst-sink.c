@@ -184,10 +184,9 @@ struct gs_gst_sink *gs_gst_sink_create(struct zl_loop *loop, const struct gs_sin
 		goto err;
 	}
 	char a[XPORT_NET_ADDR_STRLEN];
-	zl_info("zone %s: sink: %s %ux%u to %s%s", cfg->zone,
+	zl_info("zone %s: sink: %s %ux%u to %s", cfg->zone,
 		codec == GS_GST_H264 ? "H.264 (RFC 6184, pt 96)" : "JPEG (RFC 2435, pt 26)",
-		s->width, s->height, xport_net_addr_str((struct sockaddr *)&s->to, a, sizeof(a)),
-		codec == GS_GST_H264 ? "" : "");
+		s->width, s->height, xport_net_addr_str((struct sockaddr *)&s->to, a, sizeof(a)));
 	return s;
 
 err:
