@@ -256,6 +256,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(cfg->vtest, sizeof(cfg->vtest), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "clock") == 0) {
+			if (strcmp(value, "ptp") != 0 && strcmp(value, "free") != 0) {
+				return fail(st, "clock=%s: expected ptp or free", value);
+			}
+			cfg->clock_ptp = strcmp(value, "ptp") == 0;
+			return 1;
+		}
 		if (strcmp(name, "advertise") == 0) {
 			if (strcmp(value, "auth") == 0) {
 				cfg->advertise = GS_ADVERTISE_AUTH;

@@ -63,6 +63,9 @@ struct gs_config {
 	/* Unix socket for Mesa's vtest protocol (host GL apps under
 	 * GALLIUM_DRIVER=virpipe); empty: no vtest server. */
 	char vtest[108];
+	/* clock=ptp: this host's CLOCK_TAI is PTP-synchronised (heartbeats say
+	 * so, and clients that are too get the clock offset exactly). */
+	bool clock_ptp;
 	/* The pre-shared key clients must prove (transport/psk.h); empty: none. */
 	char key_file[PATH_MAX];
 	/* A DRM render node to render on (GBM); empty: EGL surfaceless. */

@@ -159,6 +159,7 @@ struct gs_control {
 	bool have_psk;
 	struct xport_psk psk;
 	enum gs_control_advertise advertise;
+	bool clock_ptp;
 };
 
 static uint32_t random_u32(void)
@@ -958,6 +959,7 @@ static void handle_heartbeat(struct gs_client *c, const struct xport_ctl_heartbe
 		.t_send_ns = now,
 		.t_echo_ns = hb->t_send_ns,
 		.t_echo_recv_ns = c->conn.last_rx_ns,
+		.tai_minus_mono = c->ctl->clock_ptp ? xport_tai_minus_mono() : 0,
 	};
 	if (xport_ctl_conn_send(&c->conn, &msg) < 0) {
 		client_close(c, "control connection lost");
@@ -1364,4 +1366,9 @@ void gs_control_set_psk(struct gs_control *ctl, const struct xport_psk *psk)
 void gs_control_set_advertise(struct gs_control *ctl, enum gs_control_advertise policy)
 {
 	ctl->advertise = policy;
+}
+
+void gs_control_set_clock_ptp(struct gs_control *ctl, bool ptp)
+{
+	ctl->clock_ptp = ptp;
 }

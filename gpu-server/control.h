@@ -86,6 +86,8 @@ enum gs_control_advertise {
 	GS_CONTROL_ADVERTISE_OPEN,
 };
 void gs_control_set_advertise(struct gs_control *ctl, enum gs_control_advertise policy);
+/* This host's CLOCK_TAI is PTP-synchronised: heartbeats carry TAI - MONO. */
+void gs_control_set_clock_ptp(struct gs_control *ctl, bool ptp);
 
 /* Returns 0 or -EINVAL for a zone index out of range. */
 int gs_control_get_zone_stats(const struct gs_control *ctl, unsigned zone,

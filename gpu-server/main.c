@@ -461,6 +461,7 @@ static int server_init(struct server *s)
 		zl_err("control listener %s: cannot start", cfg->control);
 		return -EADDRNOTAVAIL;
 	}
+	gs_control_set_clock_ptp(s->control, cfg->clock_ptp);
 	gs_control_set_advertise(s->control, cfg->advertise == GS_ADVERTISE_OFF ?
 		GS_CONTROL_ADVERTISE_OFF : cfg->advertise == GS_ADVERTISE_OPEN ?
 		GS_CONTROL_ADVERTISE_OPEN : GS_CONTROL_ADVERTISE_AUTH);

@@ -197,11 +197,18 @@ struct xport_ctl_error {
  *   8  8  t_send_ns      sender's CLOCK_MONOTONIC at send
  *   16 8  t_echo_ns      t_send_ns of the echoed heartbeat (0: none)
  *   24 8  t_echo_recv_ns when the echoed heartbeat arrived, sender's clock
+ * Since version 2, optional:
+ *   32 8  tai_minus_mono the sender's CLOCK_TAI - CLOCK_MONOTONIC (ns, signed)
+ *                        when its CLOCK_TAI is PTP-synchronised; 0: it is not
+ *                        (or does not say). Two ends that both are get their
+ *                        clock offset exactly: (their tai_minus_mono) -
+ *                        (ours), no network asymmetry in it.
  */
 #define XPORT_CTL_HEARTBEAT_MIN 32
 struct xport_ctl_heartbeat {
 	uint32_t seq, echo_seq;
 	uint64_t t_send_ns, t_echo_ns, t_echo_recv_ns;
+	int64_t tai_minus_mono;
 };
 
 enum xport_ctl_bye_reason {

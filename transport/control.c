@@ -233,15 +233,21 @@ static int parse_heartbeat(const uint8_t *p, size_t len, struct xport_ctl_msg *m
 	h->t_send_ns = xport_get_le64(p + 8);
 	h->t_echo_ns = xport_get_le64(p + 16);
 	h->t_echo_recv_ns = xport_get_le64(p + 24);
+	if (len >= XPORT_CTL_HEARTBEAT_MIN + 8) {
+		h->tai_minus_mono = (int64_t)xport_get_le64(p + 32);
+	}
 	return 0;
 }
 
 static int encode_heartbeat(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, size_t *len)
 {
 	const struct xport_ctl_heartbeat *h = &msg->heartbeat;
-	*len = XPORT_CTL_HEARTBEAT_MIN;
+	*len = XPORT_CTL_HEARTBEAT_MIN + (h->tai_minus_mono ? 8 : 0);
 	if (cap < *len) {
 		return -ENOSPC;
+	}
+	if (h->tai_minus_mono) {
+		xport_put_le64(p + 32, (uint64_t)h->tai_minus_mono);
 	}
 	xport_put_le32(p, h->seq);
 	xport_put_le32(p + 4, h->echo_seq);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "bytes.h"
+#include "util/clock.h"
 
 bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len)
 {
@@ -452,6 +453,15 @@ int xport_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32
 	xport_put_be32(buf + 8, media_ssrc);
 	*len = off;
 	return 0;
+}
+
+int64_t xport_tai_minus_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_TAI, &ts);
+	int64_t tai = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	int64_t d = tai - (int64_t)zl_now_ns();
+	return d ? d : 1;
 }
 
 uint64_t xport_ntp_now(void)

@@ -136,6 +136,9 @@ int xport_rtcp_write_nack(uint8_t *buf, size_t cap, uint32_t sender_ssrc, uint32
 int xport_rtcp_write_app(uint8_t *buf, size_t cap, uint32_t ssrc, const char name[4],
 	uint8_t subtype, const uint8_t *data, size_t len, size_t *len_out);
 
+/* CLOCK_TAI - CLOCK_MONOTONIC (as zl_now_ns() reads it), ns; never 0. */
+int64_t xport_tai_minus_mono(void);
+
 /* NTP timestamp (RFC 3550 §4) of CLOCK_REALTIME, for SR. */
 uint64_t xport_ntp_now(void);
 

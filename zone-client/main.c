@@ -27,7 +27,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
-		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp]\n"
+		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp|ptp]\n"
 		"                   [--media-port PORT] [--advertise HOST:PORT] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
@@ -40,7 +40,8 @@ static void usage(FILE *f)
 		"                            allow it ([server] advertise=, needs key-file= by default)\n"
 		"      --clock MODE          the server's timestamps: same-host (one clock), ntp (the\n"
 		"                            heartbeats' offset estimate), auto (default: same-host\n"
-		"                            when the server is on this host)\n"
+		"                            when the server is on this host), ptp (both CLOCK_TAIs\n"
+		"                            PTP-synchronised, [server] clock=ptp: exact)\n"
 		"      --key-file FILE       prove this pre-shared key (hex) to the server and require\n"
 		"                            its proof: [server] key-file= of the same key\n"
 		"      --stale-ms MS         the zone is stale after MS ms without a good frame while\n"
@@ -185,8 +186,10 @@ int main(int argc, char **argv)
 				cfg.clock = ZC_CLOCK_SAME_HOST;
 			} else if (strcmp(optarg, "ntp") == 0) {
 				cfg.clock = ZC_CLOCK_NTP;
+			} else if (strcmp(optarg, "ptp") == 0) {
+				cfg.clock = ZC_CLOCK_PTP;
 			} else {
-				fprintf(stderr, "zone-client: --clock wants auto, same-host or ntp\n");
+				fprintf(stderr, "zone-client: --clock wants auto, same-host, ntp or ptp\n");
 				return 2;
 			}
 			break;

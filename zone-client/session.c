@@ -119,7 +119,7 @@ struct zc_session {
 	struct sockaddr_storage adv;   /* cfg.advertise, resolved */
 	struct sockaddr_storage media; /* the server's media port (RTCP goes there) */
 	/* Cross-host: the server's timestamps need the estimated offset. */
-	bool ntp_clock, have_offset;
+	bool ntp_clock, have_offset, ptp_warned;
 	uint64_t hb_best_rtt;
 	unsigned hb_best_age;
 	struct xport_srtp *srtp; /* with a key: the media session's SRTP */
@@ -181,6 +181,7 @@ static void send_heartbeat(struct zc_session *s, uint64_t now)
 		.t_send_ns = now,
 		.t_echo_ns = s->server_hb_send_ns,
 		.t_echo_recv_ns = s->server_hb_recv_ns,
+		.tai_minus_mono = s->cfg.clock == ZC_CLOCK_PTP ? xport_tai_minus_mono() : 0,
 	};
 	s->last_hb_ns = now;
 	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
@@ -828,7 +829,23 @@ static void handle_message(struct zc_session *s, const struct xport_ctl_msg *msg
 		s->server_hb_seq = hb->seq;
 		s->server_hb_send_ns = hb->t_send_ns;
 		s->server_hb_recv_ns = now;
-		if (hb->echo_seq && hb->echo_seq == s->hb_seq && hb->t_echo_ns) {
+		if (s->cfg.clock == ZC_CLOCK_PTP && hb->tai_minus_mono) {
+			/* Both TAIs are one clock: the offset without any network
+			 * asymmetry in it. */
+			s->stats.clock_offset_ns = xport_tai_minus_mono() - hb->tai_minus_mono;
+			s->have_offset = true;
+			if (!s->stats.clock_ptp) {
+				s->stats.clock_ptp = true;
+				zl_info("clock: both ends PTP-synchronised (CLOCK_TAI); offset %lld ns",
+					(long long)s->stats.clock_offset_ns);
+			}
+		}
+		if (s->cfg.clock == ZC_CLOCK_PTP && !hb->tai_minus_mono && !s->ptp_warned) {
+			s->ptp_warned = true;
+			zl_warn("clock: the server does not say its CLOCK_TAI is PTP-synchronised "
+				"([server] clock=ptp): estimating the offset instead");
+		}
+		if (hb->echo_seq && hb->echo_seq == s->hb_seq && hb->t_echo_ns && !s->stats.clock_ptp) {
 			/* t1 = our send, t2 = its receive, t3 = its send, t4 = now. */
 			int64_t t1 = (int64_t)hb->t_echo_ns, t2 = (int64_t)hb->t_echo_recv_ns;
 			int64_t t3 = (int64_t)hb->t_send_ns, t4 = (int64_t)now;
@@ -920,7 +937,7 @@ static bool same_host(int fd)
 static void on_ctl_connected(void *data)
 {
 	struct zc_session *s = data;
-	s->ntp_clock = s->cfg.clock == ZC_CLOCK_NTP ||
+	s->ntp_clock = s->cfg.clock == ZC_CLOCK_NTP || s->cfg.clock == ZC_CLOCK_PTP ||
 		(s->cfg.clock == ZC_CLOCK_AUTO && !same_host(s->conn.fd));
 	s->stats.clock_ntp = s->ntp_clock;
 	send_hello(s);

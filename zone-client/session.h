@@ -53,6 +53,8 @@ struct zc_session_config {
 		ZC_CLOCK_AUTO,      /* same-host if the server is on this host, else ntp */
 		ZC_CLOCK_SAME_HOST, /* one CLOCK_MONOTONIC: no correction */
 		ZC_CLOCK_NTP,       /* the offset the heartbeats estimate (NTP-style) */
+		ZC_CLOCK_PTP,       /* both CLOCK_TAIs PTP-synchronised: the offset exactly
+		                     * (ntp if the server does not say it is) */
 	} clock;
 };
 

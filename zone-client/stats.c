@@ -97,8 +97,8 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 		s->stale_now ? "true" : "false");
 	fprintf(f, "  \"present_source\": ");
 	json_string(f, info->present_source ? info->present_source : "");
-	fprintf(f, ",\n  \"clock\": \"%s\",\n", s->clock_ntp ? "ntp-offset" :
-		"same-host-monotonic");
+	fprintf(f, ",\n  \"clock\": \"%s\",\n", s->clock_ptp ? "ptp-tai" :
+		s->clock_ntp ? "ntp-offset" : "same-host-monotonic");
 	fprintf(f, "  \"clock_offset_ms\": %.3f,\n  \"rtt_ms\": %.3f,\n",
 		(double)s->clock_offset_ns * ms, (double)s->rtt_ns * ms);
 	uint64_t p50 = zc_stats_percentile(s, 50), p90 = zc_stats_percentile(s, 90);

@@ -27,6 +27,7 @@ struct zc_stats {
 	bool stale_now;
 	int64_t clock_offset_ns;   /* server - client, from heartbeats */
 	bool clock_ntp;            /* latency corrected by it (cross-host), else same host */
+	bool clock_ptp;            /* ...and it is exact: both CLOCK_TAIs PTP-synchronised */
 	uint64_t rtt_ns;
 	/* Latency samples, ns (present - t_flush), for non-refresh frames. */
 	uint64_t *latency;

@@ -153,6 +153,10 @@ static void test_compose_key(void **state)
 	assert_int_equal(cfg.advertise, GS_ADVERTISE_OPEN);
 	assert_string_equal(cfg.key_file, "/etc/zonal.key");
 	expect_error("[server]\nadvertise=yes\n", "advertise=yes: expected auth, off or open");
+	snprintf(buf, sizeof(buf), "[server]\nclock=ptp\n%s", tail);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_true(cfg.clock_ptp);
+	expect_error("[server]\nclock=gps\n", "clock=gps: expected ptp or free");
 	snprintf(buf, sizeof(buf), "[server]\nrender-node=/dev/dri/renderD128\n%s", tail);
 	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
 	assert_string_equal(cfg.render_node, "/dev/dri/renderD128");

@@ -6,7 +6,10 @@
 # timestamps: latency stays milliseconds and the stats say "ntp-offset"
 # with the offset found; taken as one clock (--clock same-host), latency is
 # 10 s off, which is why the estimate is needed. By default (auto) a server
-# on this host is "same-host-monotonic".
+# on this host is "same-host-monotonic". With both ends PTP-synchronised
+# (--clock ptp, [server] clock=ptp; here trivially: one CLOCK_TAI) the
+# offset is exact, from the heartbeats' TAI - MONO; a server that does not
+# say so leaves the client estimating.
 # Usage: clock.sh GPU_SERVER ZONE_CLIENT
 set -euo pipefail
 GS=$1 ZC=$2
@@ -35,5 +38,16 @@ read -r clock offset p50 n < <(run same-host $SKEW)
 echo "same-host, client 10 s ahead: latency p50 $p50 ms (uncorrected)"
 python3 -c "import sys; sys.exit(0 if float('$p50') > 9000 else 1)" ||
 	fail "an uncorrected skew did not show (the test would prove nothing)"
+read -r clock offset p50 n < <(run ptp $SKEW)
+echo "ptp, the server free-running: clock $clock (estimated), offset $offset ms"
+[ "$clock" = ntp-offset ] || fail "ptp without the server's word: $clock"
+grep -q "does not say its CLOCK_TAI is PTP-synchronised" "$T/zone-client.log" || fail "no warning"
+stop_server
+SERVER_EXTRA=clock=ptp start_server
+read -r clock offset p50 n < <(run ptp $SKEW)
+echo "ptp, both ends: clock $clock, offset $offset ms, latency p50 $p50 ms"
+[ "$clock" = ptp-tai ] || fail "--clock ptp with clock=ptp: $clock"
+python3 -c "import sys; o, p = float('$offset'), float('$p50')
+sys.exit(0 if abs(o + 10000) < 0.05 and 0 < p < 100 else 1)" || fail "the PTP offset is not exact"
 stop_server
 echo PASS

@@ -12,7 +12,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
 free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
-# start_server [KEYFILE]: gpu-server with a vtest frame source on zone z.
+# start_server [KEYFILE]: gpu-server with a vtest frame source on zone z
+# (SERVER_EXTRA: more [server] lines).
 start_server() {
 	PORT=$(free_port)
 	{
@@ -20,6 +21,7 @@ start_server() {
 		echo "control=127.0.0.1:$PORT"
 		echo "vtest=$T/vtest.sock"
 		[ -n "${1:-}" ] && echo "key-file=$1"
+		[ -n "${SERVER_EXTRA:-}" ] && echo "$SERVER_EXTRA"
 		echo "[guest src]"
 		echo "vtest-app=zone-source"
 		echo "[zone z]"
