@@ -527,8 +527,29 @@ static int server_init(struct server *s)
 	return 0;
 }
 
+/* What each zone's media did, once, at exit: for the log an operator reads. */
+static void log_zone_stats(struct server *s)
+{
+	for (unsigned zi = 0; s->control && zi < s->config.n_zones; zi++) {
+		struct gs_control_zone_stats st;
+		if (gs_control_get_zone_stats(s->control, zi, &st) < 0) {
+			continue;
+		}
+		zl_info("zone %s: %llu frames (%llu key, %llu refreshes), %llu packets, %llu bytes; "
+			"%llu PLIs, %llu packets NACKed (%llu sent again), %llu client queue drops, "
+			"%llu SRTCP rejected, %llu late (txtime)", s->config.zones[zi].name,
+			(unsigned long long)st.frames, (unsigned long long)st.key_frames,
+			(unsigned long long)st.refreshes, (unsigned long long)st.packets,
+			(unsigned long long)st.bytes, (unsigned long long)st.plis,
+			(unsigned long long)st.nacked, (unsigned long long)st.retransmitted,
+			(unsigned long long)st.queue_drops, (unsigned long long)st.srtp_rejected,
+			(unsigned long long)st.txtime_dropped);
+	}
+}
+
 static void server_finish(struct server *s)
 {
+	log_zone_stats(s);
 	vgpu_vtest_destroy(s->vtest);
 	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
 		gs_qemu_ui_destroy(s->guests[gi].ui);
