@@ -29,16 +29,9 @@
 /* Frames waiting per client. Beyond this the client cannot keep up: its
  * queue is dropped and it gets a key frame instead. */
 #define QUEUE_MAX 4
-/* Pacing: a frame's packets leave in bursts GAP_NS apart, sized so the
- * frame spreads over the zone's pace (% of the frame interval): bursts of
- * BURST_MIN..BURST packets, so a small frame leaves at once and a big one
- * (a key frame) neither floods the network's queues nor the receiver's
- * socket buffer. With txtime the kernel (an ETF qdisc) launches each burst
- * at its time, TXTIME_AHEAD_NS after it is handed over. */
-#define BURST 64
-#define BURST_MIN 8
-#define GAP_NS 100000ull
-#define TXTIME_AHEAD_NS 500000ull
+/* Pacing: xport_media_pace_burst() (media.h). With txtime the kernel (an
+ * ETF qdisc) launches each burst at its time. */
+#define BURST XPORT_PACE_BURST_MAX
 /* Frames kept per client after they went out, for retransmission (NACK). */
 #define HISTORY 8
 /* Lost packets are sent again while their frame is this young (in frame
@@ -306,7 +299,7 @@ static void zone_pump(struct gs_zone *z);
 static void zone_arm_pacing(struct gs_zone *z)
 {
 	if (!z->pace_armed && !z->blocked) {
-		zl_source_timer_arm(z->pace_timer, GAP_NS, 0);
+		zl_source_timer_arm(z->pace_timer, XPORT_PACE_GAP_NS, 0);
 		z->pace_armed = true;
 	}
 }
@@ -317,16 +310,6 @@ static void zone_set_blocked(struct gs_zone *z, bool blocked)
 		z->blocked = blocked;
 		zl_source_fd_update(z->udp_src, EPOLLIN | (blocked ? EPOLLOUT : 0));
 	}
-}
-
-/* Sends up to BURST packets of c's queue. Returns false if the socket is
- * full (try again on EPOLLOUT). */
-/* A launch time TXTIME_AHEAD_NS from now, on CLOCK_TAI. */
-static uint64_t launch_time(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_TAI, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + TXTIME_AHEAD_NS;
 }
 
 /* One datagram outside the paced stream (a retransmission, RTCP): with
@@ -345,25 +328,15 @@ static ssize_t zone_send_one(struct gs_zone *z, const struct sockaddr_storage *t
 		.msg_iovlen = n_iov,
 	};
 	if (z->txtime) {
-		xport_net_txtime_cmsg(cmsg.buf, launch_time());
+		xport_net_txtime_cmsg(cmsg.buf, xport_net_launch_time());
 		mh.msg_control = cmsg.buf;
 		mh.msg_controllen = sizeof(cmsg.buf);
 	}
 	return sendmsg(z->udp_fd, &mh, MSG_DONTWAIT);
 }
 
-/* Packets per burst for a frame of count packets in zone z. */
-static unsigned frame_burst(const struct gs_zone *z, unsigned count)
-{
-	if (z->pace_pct == 0) {
-		return BURST;
-	}
-	uint64_t window = 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60) * z->pace_pct / 100;
-	uint64_t slots = window / GAP_NS ? window / GAP_NS : 1;
-	uint64_t b = (count + slots - 1) / slots;
-	return b < BURST_MIN ? BURST_MIN : b > BURST ? BURST : (unsigned)b;
-}
-
+/* Sends one paced burst of c's queue. Returns false if the socket is full
+ * (try again on EPOLLOUT). */
 static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 {
 	struct mmsghdr msgs[BURST];
@@ -374,11 +347,11 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		struct cmsghdr align;
 	} cmsg;
 	if (c->next_packet == 0 && c->q_len > 0) {
-		c->burst = frame_burst(z, c->queue[0]->m.count);
+		c->burst = xport_media_pace_burst(c->queue[0]->m.count, z->refresh_hz, z->pace_pct);
 	}
 	unsigned burst = c->burst ? c->burst : BURST;
 	if (z->txtime) {
-		xport_net_txtime_cmsg(cmsg.buf, launch_time());
+		xport_net_txtime_cmsg(cmsg.buf, xport_net_launch_time());
 	}
 	unsigned n = 0;
 	unsigned qi = 0, pkt = c->next_packet;

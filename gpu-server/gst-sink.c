@@ -85,10 +85,7 @@ static GstFlowReturn on_sample(GstAppSink *appsink, gpointer data)
 		struct msghdr mh = { .msg_name = &s->to, .msg_namelen = s->to_len, .msg_iov = &iov,
 			.msg_iovlen = 1 };
 		if (s->txtime) {
-			struct timespec ts;
-			clock_gettime(CLOCK_TAI, &ts);
-			xport_net_txtime_cmsg(cm.b, (uint64_t)ts.tv_sec * 1000000000ull +
-				(uint64_t)ts.tv_nsec + 500000);
+			xport_net_txtime_cmsg(cm.b, xport_net_launch_time());
 			mh.msg_control = cm.b;
 			mh.msg_controllen = sizeof(cm.b);
 		}

@@ -19,10 +19,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 
-#define GAP_NS 100000ull   /* between bursts, as the zone's other media */
-#define BURST 64
-#define BURST_MIN 8
-#define TXTIME_AHEAD_NS 500000ull
+#define BURST XPORT_PACE_BURST_MAX
 #define IP4_UDP 28
 #define IP6_UDP 48
 #define RTP_HDR 12
@@ -97,22 +94,9 @@ static void start_frame(struct gs_sink *s, uint64_t capture_ns)
 	/* As the zone's pacing: the frame spreads over pace % of the interval. */
 	size_t per = (s->max_payload - 2 - 6) / XPORT_RAW_PGROUP * XPORT_RAW_PGROUP;
 	uint64_t count = ((uint64_t)s->width * s->height * XPORT_RAW_PGROUP + per - 1) / per;
-	s->burst = BURST;
-	if (s->pace_pct) {
-		uint64_t window = 1000000000ull / s->refresh_hz * s->pace_pct / 100;
-		uint64_t slots = window / GAP_NS ? window / GAP_NS : 1;
-		uint64_t b = (count + slots - 1) / slots;
-		s->burst = b < BURST_MIN ? BURST_MIN : b > BURST ? BURST : (unsigned)b;
-	}
+	s->burst = xport_media_pace_burst(count, s->refresh_hz, s->pace_pct);
 	s->sending = true;
 	s->stats.frames++;
-}
-
-static uint64_t launch_time(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_TAI, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + TXTIME_AHEAD_NS;
 }
 
 /* One burst; re-arms itself until the frame is out, then starts the next. */
@@ -125,7 +109,7 @@ static void send_burst(struct gs_sink *s)
 		struct cmsghdr align;
 	} cmsg;
 	if (s->txtime) {
-		xport_net_txtime_cmsg(cmsg.buf, launch_time());
+		xport_net_txtime_cmsg(cmsg.buf, xport_net_launch_time());
 	}
 	unsigned n = 0;
 	size_t cap = RTP_HDR + s->max_payload;
@@ -160,7 +144,7 @@ static void send_burst(struct gs_sink *s)
 		}
 	}
 	if (!xport_raw_iter_done(&s->it)) {
-		zl_source_timer_arm(s->pace_timer, GAP_NS, 0);
+		zl_source_timer_arm(s->pace_timer, XPORT_PACE_GAP_NS, 0);
 		return;
 	}
 	s->sending = false;

@@ -90,3 +90,15 @@ bool xport_media_packet_fits(const struct xport_media_phdr *h, size_t frag_len, 
 	bool last = h->index + 1u == h->count;
 	return frag_len == (last ? h->total - h->offset : frag);
 }
+
+unsigned xport_media_pace_burst(uint64_t count, uint32_t refresh_hz, uint32_t pace_pct)
+{
+	if (pace_pct == 0) {
+		return XPORT_PACE_BURST_MAX;
+	}
+	uint64_t window = 1000000000ull / (refresh_hz ? refresh_hz : 60) * pace_pct / 100;
+	uint64_t slots = window / XPORT_PACE_GAP_NS ? window / XPORT_PACE_GAP_NS : 1;
+	uint64_t b = (count + slots - 1) / slots;
+	return b < XPORT_PACE_BURST_MIN ? XPORT_PACE_BURST_MIN :
+		b > XPORT_PACE_BURST_MAX ? XPORT_PACE_BURST_MAX : (unsigned)b;
+}

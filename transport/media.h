@@ -77,6 +77,17 @@ size_t xport_media_frag_size(uint32_t mtu, bool ipv6);
  * drops it as lost rather than letting it spoil its frame. */
 bool xport_media_packet_fits(const struct xport_media_phdr *h, size_t frag_len, size_t frag);
 
+/* Pacing of every media stream gpu-server sends (control clients, sinks):
+ * a frame's packets leave in bursts XPORT_PACE_GAP_NS apart, sized so the
+ * frame spreads over pace_pct % of the frame interval: bursts of
+ * XPORT_PACE_BURST_MIN..XPORT_PACE_BURST_MAX packets, so a small frame
+ * leaves at once and a big one (a key frame) neither floods the network's
+ * queues nor the receiver's socket buffer. pace_pct 0: the largest burst. */
+#define XPORT_PACE_GAP_NS 100000ull
+#define XPORT_PACE_BURST_MIN 8
+#define XPORT_PACE_BURST_MAX 64
+unsigned xport_media_pace_burst(uint64_t count, uint32_t refresh_hz, uint32_t pace_pct);
+
 /* Packets needed for a payload of len bytes; 0 if more than
  * XPORT_MEDIA_MAX_PACKETS (or len or frag is 0). */
 unsigned xport_media_packet_count(size_t len, size_t frag);

@@ -180,6 +180,13 @@ int xport_net_enable_txtime(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_TXTIME, &t, sizeof(t)) < 0 ? -errno : 0;
 }
 
+uint64_t xport_net_launch_time(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + XPORT_NET_TXTIME_AHEAD_NS;
+}
+
 void xport_net_txtime_cmsg(void *buf, uint64_t launch_tai_ns)
 {
 	struct cmsghdr *cm = buf;

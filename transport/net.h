@@ -48,6 +48,10 @@ int xport_net_set_qos(int fd, int family, int priority, int dscp);
  * qdisc, which reports the ones it dropped as late on the error queue.
  * 0 or -errno (kernels before 4.19). */
 int xport_net_enable_txtime(int fd);
+/* A launch time for a datagram handed over now: CLOCK_TAI plus the slack
+ * an ETF qdisc needs (XPORT_NET_TXTIME_AHEAD_NS). */
+#define XPORT_NET_TXTIME_AHEAD_NS 500000ull
+uint64_t xport_net_launch_time(void);
 /* Room for and the writer of an SCM_TXTIME control message. */
 #define XPORT_NET_TXTIME_CMSG_SPACE 24 /* CMSG_SPACE(sizeof(uint64_t)) on Linux */
 void xport_net_txtime_cmsg(void *buf, uint64_t launch_tai_ns);
