@@ -50,16 +50,8 @@ RECOVER_MS=${RECOVER_MS:-500}
 python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null ||
 	{ echo "SKIP: no 127.0.0.2"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-impair.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -20 "$f"; done; KEEP=1; exit 1; }
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('$1',0)); print(s.getsockname()[1])"; }
+LIB_NAME=impair
+. "$HERE/test-lib.sh"
 SPORT=$(free_port 127.0.0.2)
 RPORT=$(free_port 127.0.0.1)
 

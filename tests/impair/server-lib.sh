@@ -1,17 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Sourced (bash) by the transport tests that need a gpu-server with a vtest
 # frame source (zone-source.py) on zone z, 64x64: auth.sh, clock.sh.
-# Set LIB_NAME, GS, ZC and HERE first.
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-$LIB_NAME.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
-free_port() { python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+# Set LIB_NAME, GS, ZC and HERE first; the prelude is test-lib.sh.
+. "$HERE/test-lib.sh"
 # start_server [KEYFILE]: gpu-server with a vtest frame source on zone z
 # (SERVER_EXTRA: more [server] lines).
 start_server() {

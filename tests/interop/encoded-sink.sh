@@ -17,18 +17,11 @@ jpeg) DEC="rtpjpegdepay ! jpegdec"; CAPS="encoding-name=JPEG,payload=26"; NEED="
 *) echo "codec?"; exit 2 ;;
 esac
 for e in $NEED; do gst-inspect-1.0 "$e" >/dev/null 2>&1 || { echo "SKIP: no $e"; exit 77; }; done
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-$CODEC.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
+LIB_NAME=$CODEC
+. "$HERE/../impair/test-lib.sh"
 W=256 H=128
 PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-CPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CPORT=$(free_port)
 cat >"$T/gs.ini" <<EOT
 [server]
 control=127.0.0.1:$CPORT

@@ -11,18 +11,11 @@ GS=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v gst-launch-1.0 >/dev/null || { echo "SKIP: no gst-launch-1.0 (gstreamer1.0-tools)"; exit 77; }
 gst-inspect-1.0 rtpvrawdepay >/dev/null 2>&1 || { echo "SKIP: no rtpvrawdepay (gstreamer1.0-plugins-good)"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-raw.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
+LIB_NAME=raw
+. "$HERE/../impair/test-lib.sh"
 W=256 H=128
 PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-CPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+CPORT=$(free_port)
 cat >"$T/gs.ini" <<EOT
 [server]
 control=127.0.0.1:$CPORT

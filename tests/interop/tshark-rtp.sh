@@ -12,19 +12,11 @@ GS=$1 ZC=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v tshark >/dev/null || { echo "SKIP: no tshark"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: capturing needs root"; exit 77; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/zonal-tshark.XXXXXX")
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ "${KEEP:-0}" = 1 ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; KEEP=1; exit 1; }
+LIB_NAME=tshark
+. "$HERE/../impair/test-lib.sh"
 python3 -c 'import socket; socket.socket().bind(("127.0.0.2", 0))' 2>/dev/null || { echo "SKIP: no 127.0.0.2"; exit 77; }
-port() { python3 -c "import socket; s=socket.socket(); s.bind(('$1',0)); print(s.getsockname()[1])"; }
-SPORT=$(port 127.0.0.2)
-RPORT=$(port 127.0.0.1)
+SPORT=$(free_port 127.0.0.2)
+RPORT=$(free_port)
 cat >"$T/gs.ini" <<EOT
 [server]
 control=127.0.0.2:$SPORT
