@@ -60,14 +60,21 @@ zcrc=$?
 gears=skip
 if command -v Xvfb >/dev/null && command -v glxgears >/dev/null; then
 	mkdir -p /tmp/.X11-unix
-	Xvfb :77 -screen 0 640x480x24 > /tmp/xvfb.log 2>&1 &
+	# -displayfd: Xvfb picks a free display (abstract X sockets are shared
+	# outside our mount namespace) and writes its number once it accepts
+	# clients; starting glxgears before that fails on slow machines.
+	Xvfb -displayfd 3 -screen 0 640x480x24 3> /tmp/xvfb.disp > /tmp/xvfb.log 2>&1 &
 	xv=$!
+	i=0
+	while [ $i -lt 200 ] && ! grep -q '[0-9]' /tmp/xvfb.disp 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+	disp=$(tr -dc 0-9 < /tmp/xvfb.disp)
+	[ -n "$disp" ] || { echo "FAIL: Xvfb did not start"; cat /tmp/xvfb.log; exit 1; }
 	timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z g -b headless -o /tmp/out-g -n 10 \
 		--stats /tmp/stats-g.json > /tmp/zc-g.log 2>&1 &
 	zcg=$!
 	i=0
 	while [ $i -lt 100 ] && [ "$(grep -c 'client joined' /tmp/gs.log)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
-	DISPLAY=:77 LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=virpipe timeout 30 glxgears -info \
+	DISPLAY=":$disp" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=virpipe timeout 30 glxgears -info \
 		> /tmp/gears.log 2>&1 &
 	gp=$!
 	wait $zcg
