@@ -514,13 +514,6 @@ static int finish(struct parse_state *st)
 		if (z->mtu == 0) {
 			z->mtu = 1500;
 		}
-		/* zone-client decodes tiles only, so far: the others go to a sink. */
-		if (z->codec != GS_CODEC_TILES && !*z->sink) {
-			fail(st, "[zone %s] codec=%s needs sink=udp://HOST:PORT (zone-client "
-				"decodes tiles only, so far)", z->name,
-				z->codec == GS_CODEC_RAW ? "raw" : z->codec == GS_CODEC_H264 ? "h264" : "jpeg");
-			return -EINVAL;
-		}
 		if (*z->sink && z->codec == GS_CODEC_TILES) {
 			fail(st, "[zone %s] sink= needs codec=raw, h264 or jpeg (a standard "
 				"payload)", z->name);

@@ -18,7 +18,9 @@
 #include "transport/media.h"
 #include "transport/net.h"
 #include "transport/bytes.h"
+#include "transport/coded.h"
 #include "transport/psk.h"
+#include "transport/rfc4175.h"
 #include "transport/rtp.h"
 #include "transport/srtp.h"
 #include "transport/tiles.h"
@@ -122,11 +124,15 @@ struct gs_zone {
 	size_t frag;
 	uint32_t ssrc, ts_offset;
 	uint32_t frame_id; /* of the last frame emitted */
-	struct xport_tile_encoder *enc;
+	uint8_t codec;     /* enum xport_ctl_codec */
+	struct xport_tile_encoder *enc; /* tiles */
 	struct zl_source *pace_timer;
 	bool pace_armed;
 	struct zl_source *key_timer;
 	bool key_armed;
+	/* h264/jpeg: when a key frame was last asked of the encoder, 0 once it
+	 * came: it is asked again only if it seems lost. */
+	uint64_t key_asked_ns;
 	/* SRs to the zone's clients while it is idle (XPORT_MEDIA_KEEPALIVE_NS):
 	 * how they tell "nothing changed" from "nothing arrives". */
 	struct zl_source *keepalive_timer;
@@ -463,11 +469,9 @@ static void client_enqueue(struct gs_client *c, struct gs_frame *f)
 	c->queue[c->q_len++] = f;
 }
 
-/* Emits the next frame of zone z to every client: a delta of damage to
- * those in step, a key frame to those that need one. refresh: no new
- * content (a join or key request), so not a latency sample. */
-static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64_t capture_ns,
-	bool refresh)
+/* Before a frame: which kinds the zone's clients need (a key frame, the
+ * next delta); a client whose queue is full starts over from a key frame. */
+static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_out)
 {
 	struct gs_control *ctl = z->ctl;
 	bool need_key = false, need_delta = false;
@@ -485,6 +489,52 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 		need_key |= c->needs_key;
 		need_delta |= !c->needs_key;
 	}
+	*need_key_out = need_key;
+	*need_delta_out = need_delta;
+}
+
+/* Hands the zone's next frame to every client: key to those that need one,
+ * delta to the others (NULL: out of memory, or a codec whose deltas a client
+ * that needs a key cannot use: it waits for the key frame). Takes the
+ * references. */
+static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *delta,
+	bool refresh)
+{
+	uint64_t now = zl_now_ns();
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
+		if (c->zone != z) {
+			continue;
+		}
+		struct gs_frame *f = c->needs_key ? key : delta;
+		if (!f) {
+			c->needs_key = true;
+			continue;
+		}
+		if (c->needs_key) {
+			c->needs_key = false;
+			c->last_key_ns = now;
+		}
+		client_enqueue(c, f);
+	}
+	frame_unref(key);
+	frame_unref(delta);
+	z->stats.frames++;
+	if (refresh) {
+		z->stats.refreshes++;
+	}
+	/* Idle from now on, until the next frame: the keepalive SRs say so. */
+	zl_source_timer_arm(z->keepalive_timer, XPORT_MEDIA_KEEPALIVE_NS, 0);
+	zone_pump(z);
+}
+
+/* Emits the next frame of tiles zone z to every client: a delta of damage
+ * to those in step, a key frame to those that need one. refresh: no new
+ * content (a join or key request), so not a latency sample. */
+static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64_t capture_ns,
+	bool refresh)
+{
+	bool need_key, need_delta;
+	zone_needs(z, &need_key, &need_delta);
 	if (!need_key && !need_delta) {
 		return;
 	}
@@ -515,32 +565,87 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 		key = frame_create(z, data, len, true, capture_ns);
 		z->stats.key_frames++;
 	}
-	uint64_t now = zl_now_ns();
-	for (struct gs_client *c = ctl->clients; c; c = c->next) {
-		if (c->zone != z) {
-			continue;
-		}
-		struct gs_frame *f = c->needs_key ? key : delta;
-		if (!f) {
-			/* Out of memory: this client misses the frame. */
-			c->needs_key = true;
-			continue;
-		}
-		if (c->needs_key) {
-			c->needs_key = false;
-			c->last_key_ns = now;
-		}
-		client_enqueue(c, f);
+	zone_send(z, key, delta, refresh);
+}
+
+/* A frame of a raw, h264 or jpeg zone: bitstream (len bytes) behind a
+ * coded.h header, to the zone's clients. Non-key h264 frames go only to
+ * clients in step. */
+static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t len, bool key,
+	uint64_t capture_ns, bool refresh)
+{
+	bool need_key, need_delta;
+	zone_needs(z, &need_key, &need_delta);
+	if (!need_key && !need_delta) {
+		return;
 	}
-	frame_unref(key);
-	frame_unref(delta);
-	z->stats.frames++;
-	if (refresh) {
-		z->stats.refreshes++;
+	if (!key && !need_delta) {
+		return; /* everyone waits for a key frame */
 	}
-	/* Idle from now on, until the next frame: the keepalive SRs say so. */
-	zl_source_timer_arm(z->keepalive_timer, XPORT_MEDIA_KEEPALIVE_NS, 0);
-	zone_pump(z);
+	uint8_t *data = malloc(XPORT_CODED_HDR_SIZE + len);
+	if (!data) {
+		return;
+	}
+	memcpy(data + XPORT_CODED_HDR_SIZE, bitstream, len);
+	xport_coded_write(data, z->codec, (key ? XPORT_CODED_KEY : 0) |
+		(refresh ? XPORT_CODED_REFRESH : 0), (uint16_t)z->width, (uint16_t)z->height, len);
+	z->frame_id++;
+	struct gs_frame *f = frame_create(z, data, XPORT_CODED_HDR_SIZE + len, key, capture_ns);
+	if (!f) {
+		return;
+	}
+	if (key) {
+		z->key_asked_ns = 0;
+		z->stats.key_frames++;
+		f->refs++;
+		zone_send(z, f, f, refresh);
+	} else {
+		zone_send(z, NULL, f, refresh);
+	}
+}
+
+/* codec=raw: the zone's image, packed RGB, every frame whole. */
+static void zone_emit_raw(struct gs_zone *z, uint64_t capture_ns, bool refresh)
+{
+	size_t len = (size_t)z->width * z->height * 3;
+	uint8_t *rgb = malloc(len);
+	if (!rgb) {
+		return;
+	}
+	xport_raw_from_xrgb(rgb, pixman_image_get_data(z->image), pixman_image_get_stride(z->image),
+		z->width, z->height);
+	zone_emit_coded(z, rgb, len, true, capture_ns, refresh);
+	free(rgb);
+}
+
+/* Clients of z need a key frame now: tiles and raw make one here; h264 and
+ * jpeg ask the encoder (it comes back through gs_control_zone_encoded()). */
+static void zone_refresh(struct gs_zone *z, uint64_t now)
+{
+	if (z->codec == XPORT_CODEC_TILES) {
+		pixman_region32_t empty;
+		pixman_region32_init(&empty);
+		zone_emit(z, &empty, now, true);
+		pixman_region32_fini(&empty);
+	} else if (z->codec == XPORT_CODEC_RAW) {
+		zone_emit_raw(z, now, true);
+	} else {
+		struct gs_control *ctl = z->ctl;
+		uint64_t interval = 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60);
+		if (z->key_asked_ns && now - z->key_asked_ns < 4 * interval) {
+			return; /* one is on its way */
+		}
+		z->key_asked_ns = now;
+		/* The rate limit holds while the encoder works. */
+		for (struct gs_client *c = ctl->clients; c; c = c->next) {
+			if (c->zone == z && c->needs_key) {
+				c->last_key_ns = now;
+			}
+		}
+		if (ctl->listener && ctl->listener->encode_key) {
+			ctl->listener->encode_key(ctl->data, z->index);
+		}
+	}
 }
 
 /* A client needs a key frame: send one now, or once its rate limit allows. */
@@ -551,10 +656,7 @@ static void zone_request_key(struct gs_zone *z, struct gs_client *c)
 	uint64_t interval = 1000000000ull / (z->refresh_hz ? z->refresh_hz : 60);
 	uint64_t ready = c->last_key_ns + (interval > KEY_MIN_INTERVAL_NS ? interval : KEY_MIN_INTERVAL_NS);
 	if (c->last_key_ns == 0 || now >= ready) {
-		pixman_region32_t empty;
-		pixman_region32_init(&empty);
-		zone_emit(z, &empty, now, true);
-		pixman_region32_fini(&empty);
+		zone_refresh(z, now);
 		return;
 	}
 	if (!z->key_armed) {
@@ -572,10 +674,7 @@ static void on_key_timer(void *data)
 		any |= c->zone == z && c->needs_key;
 	}
 	if (any) {
-		pixman_region32_t empty;
-		pixman_region32_init(&empty);
-		zone_emit(z, &empty, zl_now_ns(), true);
-		pixman_region32_fini(&empty);
+		zone_refresh(z, zl_now_ns());
 	}
 }
 
@@ -848,7 +947,7 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.ssrc = z->ssrc,
 		.media_port = z->media_port,
 		.mtu = (uint16_t)z->mtu,
-		.codec = XPORT_CODEC_TILES,
+		.codec = z->codec,
 		.payload_type = XPORT_MEDIA_PT_DEFAULT,
 		.ext_frame_id = XPORT_MEDIA_EXT_FRAME_ID,
 		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
@@ -1114,10 +1213,19 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 			d->height);
 		return -EINVAL;
 	}
-	z->enc = xport_tile_encoder_create(d->width, d->height, XPORT_TILES_LOG2_DEFAULT);
-	if (!z->enc) {
-		zl_err("control: zone %s: %ux%u is not a mode the tiles codec takes (1..%u)", z->name,
-			d->width, d->height, XPORT_TILES_MAX_DIM);
+	z->codec = d->codec ? d->codec : XPORT_CODEC_TILES;
+	if (z->codec == XPORT_CODEC_TILES) {
+		z->enc = xport_tile_encoder_create(d->width, d->height, XPORT_TILES_LOG2_DEFAULT);
+		if (!z->enc) {
+			zl_err("control: zone %s: %ux%u is not a mode the tiles codec takes (1..%u)",
+				z->name, d->width, d->height, XPORT_TILES_MAX_DIM);
+			return -EINVAL;
+		}
+	} else if ((z->codec != XPORT_CODEC_RAW && z->codec != XPORT_CODEC_H264 &&
+		z->codec != XPORT_CODEC_JPEG) || d->width > XPORT_CODED_MAX_DIM ||
+		d->height > XPORT_CODED_MAX_DIM) {
+		zl_err("control: zone %s: codec %u at %ux%u: not a codec, or too large (1..%u)",
+			z->name, z->codec, d->width, d->height, XPORT_CODED_MAX_DIM);
 		return -EINVAL;
 	}
 	z->ipv6 = addr->ss_family == AF_INET6;
@@ -1293,7 +1401,7 @@ void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_r
 		return;
 	}
 	struct gs_zone *z = &ctl->zones[zone];
-	if (z->stats.clients == 0) {
+	if (z->stats.clients == 0 || z->codec == XPORT_CODEC_H264 || z->codec == XPORT_CODEC_JPEG) {
 		return;
 	}
 	bool need_key = false;
@@ -1303,7 +1411,37 @@ void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_r
 	if (!pixman_region32_not_empty((pixman_region32_t *)damage) && !need_key) {
 		return;
 	}
-	zone_emit(z, damage, t_flush_ns, false);
+	if (z->codec == XPORT_CODEC_RAW) {
+		zone_emit_raw(z, t_flush_ns, false);
+	} else {
+		zone_emit(z, damage, t_flush_ns, false);
+	}
+}
+
+void gs_control_zone_encoded(struct gs_control *ctl, unsigned zone, const uint8_t *data,
+	size_t len, bool key, uint64_t capture_ns, bool refresh)
+{
+	if (!ctl || zone >= ctl->n_zones || len == 0) {
+		return;
+	}
+	struct gs_zone *z = &ctl->zones[zone];
+	if (z->stats.clients == 0 || (z->codec != XPORT_CODEC_H264 && z->codec != XPORT_CODEC_JPEG)) {
+		return;
+	}
+	zone_emit_coded(z, data, len, key, capture_ns, refresh);
+	/* A client fell behind (its queue dropped) and waits for a key frame
+	 * this one was not: ask for it, within the rate limit. */
+	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+		if (c->zone == z && c->needs_key) {
+			zone_request_key(z, c);
+			break;
+		}
+	}
+}
+
+bool gs_control_zone_has_clients(const struct gs_control *ctl, unsigned zone)
+{
+	return ctl && zone < ctl->n_zones && ctl->zones[zone].stats.clients > 0;
 }
 
 uint16_t gs_control_port(const struct gs_control *ctl)

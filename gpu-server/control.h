@@ -4,12 +4,14 @@
 
 /* The server end of the zone streams: the TCP control listener
  * (transport/control-proto.h), one RTP/UDP stream per zone client with
- * RTCP on the same port, the tiles codec, loss recovery (key frame on PLI)
- * and pacing. Everything runs on the caller's zl_loop: no threads, no
+ * RTCP on the same port, the zone's codec (tiles, raw; h264 and jpeg frames
+ * come encoded from the caller), loss recovery (NACK, key frame on PLI) and
+ * pacing. Everything runs on the caller's zl_loop: no threads, no
  * blocking calls after create. */
 
 #include <pixman.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/loop.h"
@@ -24,6 +26,10 @@ struct gs_zone_desc {
 	int priority, dscp;
 	uint32_t pace_pct;
 	bool txtime;
+	/* enum xport_ctl_codec (0: tiles). h264/jpeg: gs_control_zone_frame()
+	 * ignores the zone; the caller encodes and hands frames to
+	 * gs_control_zone_encoded(), and makes a key frame on encode_key. */
+	uint8_t codec;
 	pixman_image_t *image; /* zone frame buffer, PIXMAN_x8r8g8b8, borrowed for the
 	                          zone's life, always fully composed between calls */
 };
@@ -31,6 +37,9 @@ struct gs_zone_desc {
 struct gs_control_listener {
 	void (*client_joined)(void *data, unsigned zone); /* a client of this zone connected */
 	void (*client_left)(void *data, unsigned zone);   /* a client of this zone left or was dropped */
+	/* h264/jpeg zones: a client needs a key frame (it joined, or lost
+	 * frames): encode the zone's image as one (a refresh), soon. */
+	void (*encode_key)(void *data, unsigned zone);
 };
 
 struct gs_control;
@@ -51,6 +60,16 @@ void gs_control_destroy(struct gs_control *ctl);
  * sent last, and damage that changed no pixel sends nothing. */
 void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_region32_t *damage,
 	uint64_t t_flush_ns);
+
+/* An h264/jpeg zone's encoded frame (an access unit, a JPEG image; copied)
+ * made of the zone image at capture_ns: to every client of the zone that
+ * can decode it (a client waiting for a key frame skips the others).
+ * refresh: no new content (as asked by encode_key). */
+void gs_control_zone_encoded(struct gs_control *ctl, unsigned zone, const uint8_t *data,
+	size_t len, bool key, uint64_t capture_ns, bool refresh);
+
+/* Does the zone have clients (worth encoding for)? */
+bool gs_control_zone_has_clients(const struct gs_control *ctl, unsigned zone);
 
 /* The TCP port the control listener is bound to. */
 uint16_t gs_control_port(const struct gs_control *ctl);

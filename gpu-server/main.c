@@ -17,8 +17,9 @@
 #include "config.h"
 #include "control.h"
 #include "qemu-ui.h"
-#include "gst-sink.h"
+#include "gst-enc.h"
 #include "sink.h"
+#include "transport/control-proto.h"
 #include "transport/psk.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -55,7 +56,13 @@ struct server {
 	int signal_fd;
 	struct vgpu_renderer *renderer; /* NULL: no 3D (guests 2D, vtest off) */
 	struct gs_sink *sinks[GS_MAX_ZONES]; /* [zone] sink= with codec=raw, or NULL */
-	struct gs_gst_sink *gst_sinks[GS_MAX_ZONES]; /* codec=h264|jpeg, or NULL */
+	/* codec=h264|jpeg: the zone's one encoder, for its sink and its control
+	 * clients; or NULL. */
+	struct gs_gst_enc *encoders[GS_MAX_ZONES];
+	struct zone_enc_ctx {
+		struct server *s;
+		unsigned zi;
+	} enc_ctx[GS_MAX_ZONES];
 	/* Zones compose with GL in the renderer's share group. */
 	bool gl_compose;
 	struct comp_gl_engine gl_engine;
@@ -74,8 +81,10 @@ static void zone_flush(struct server *s, unsigned zi)
 		if (s->sinks[zi]) {
 			gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), t_flush);
 		}
-		if (s->gst_sinks[zi]) {
-			gs_gst_sink_frame(s->gst_sinks[zi], comp_zone_image(s->zones[zi]), t_flush);
+		if (s->encoders[zi] && (*s->config.zones[zi].sink ||
+			gs_control_zone_has_clients(s->control, zi))) {
+			gs_gst_enc_frame(s->encoders[zi], comp_zone_image(s->zones[zi]), t_flush, false,
+				false);
 		}
 	}
 	pixman_region32_fini(&damage);
@@ -193,9 +202,26 @@ static void on_client_left(void *data, unsigned zi)
 	zone_viewers_changed(s, zi, -1);
 }
 
+static void on_encode_key(void *data, unsigned zi)
+{
+	struct server *s = data;
+	if (s->encoders[zi]) {
+		gs_gst_enc_frame(s->encoders[zi], comp_zone_image(s->zones[zi]), zl_now_ns(), true,
+			true);
+	}
+}
+
+static void on_encoded(void *data, const uint8_t *bytes, size_t len, bool key,
+	uint64_t capture_ns, bool refresh)
+{
+	struct zone_enc_ctx *e = data;
+	gs_control_zone_encoded(e->s->control, e->zi, bytes, len, key, capture_ns, refresh);
+}
+
 static const struct gs_control_listener control_listener = {
 	.client_joined = on_client_joined,
 	.client_left = on_client_left,
+	.encode_key = on_encode_key,
 };
 
 static void on_signal(void *data, int fd, uint32_t events)
@@ -424,13 +450,16 @@ static int server_init(struct server *s)
 			.dscp = z->dscp,
 			.pace_pct = z->pace_pct,
 			.txtime = z->txtime,
+			.codec = z->codec == GS_CODEC_RAW ? XPORT_CODEC_RAW : z->codec == GS_CODEC_H264 ?
+				XPORT_CODEC_H264 : z->codec == GS_CODEC_JPEG ? XPORT_CODEC_JPEG :
+				XPORT_CODEC_TILES,
 			.image = comp_zone_image(s->zones[zi]),
 		};
 	}
 
 	for (unsigned zi = 0; zi < cfg->n_zones; zi++) {
 		const struct gs_zone_config *z = &cfg->zones[zi];
-		if (!*z->sink) {
+		if (!*z->sink && z->codec != GS_CODEC_H264 && z->codec != GS_CODEC_JPEG) {
 			continue;
 		}
 		struct gs_sink_config sc = {
@@ -439,6 +468,7 @@ static int server_init(struct server *s)
 			.dscp = z->dscp, .pace_pct = z->pace_pct, .txtime = z->txtime,
 		};
 		if (z->codec == GS_CODEC_RAW) {
+			/* Control clients get raw frames from the control itself. */
 			s->sinks[zi] = gs_sink_create(s->loop, &sc);
 			if (!s->sinks[zi]) {
 				return -EINVAL;
@@ -447,12 +477,25 @@ static int server_init(struct server *s)
 			gs_sink_frame(s->sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
 			continue;
 		}
-		s->gst_sinks[zi] = gs_gst_sink_create(s->loop, &sc, z->codec == GS_CODEC_H264 ?
-			GS_GST_H264 : GS_GST_JPEG, z->max_kbps);
-		if (!s->gst_sinks[zi]) {
+		s->enc_ctx[zi] = (struct zone_enc_ctx){ s, zi };
+		struct gs_gst_enc_config ec = {
+			.zone = z->name, .width = z->width, .height = z->height,
+			.refresh_hz = z->refresh_hz,
+			.codec = z->codec == GS_CODEC_H264 ? GS_GST_H264 : GS_GST_JPEG,
+			.max_kbps = z->max_kbps,
+			.sink = *z->sink ? &sc : NULL,
+			.encoded = on_encoded,
+			.data = &s->enc_ctx[zi],
+		};
+		s->encoders[zi] = gs_gst_enc_create(s->loop, &ec);
+		if (!s->encoders[zi]) {
 			return -EINVAL;
 		}
-		gs_gst_sink_frame(s->gst_sinks[zi], comp_zone_image(s->zones[zi]), zl_now_ns());
+		if (*z->sink) {
+			/* The first frame now: a receiver has something to show. */
+			gs_gst_enc_frame(s->encoders[zi], comp_zone_image(s->zones[zi]), zl_now_ns(),
+				true, false);
+		}
 	}
 
 	s->control = gs_control_create(s->loop, cfg->control, zone_desc, cfg->n_zones,
@@ -563,7 +606,7 @@ static void server_finish(struct server *s)
 	/* GL zones delete their GL objects in the renderer's context. */
 	for (unsigned zi = 0; zi < GS_MAX_ZONES; zi++) {
 		gs_sink_destroy(s->sinks[zi]);
-		gs_gst_sink_destroy(s->gst_sinks[zi]);
+		gs_gst_enc_destroy(s->encoders[zi]);
 		comp_zone_destroy(s->zones[zi]);
 	}
 	/* After the devices and vtest: they hold its clients. */

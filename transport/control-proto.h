@@ -119,6 +119,9 @@ struct xport_ctl_hello {
 
 enum xport_ctl_codec {
 	XPORT_CODEC_TILES = 1, /* lossless LZ4 tiles, see transport/tiles.h */
+	XPORT_CODEC_RAW = 2,   /* packed RGB frames, see transport/coded.h */
+	XPORT_CODEC_H264 = 3,  /* H.264 access units, coded.h */
+	XPORT_CODEC_JPEG = 4,  /* JPEG images, coded.h */
 };
 
 /* WELCOME, server -> client, the answer to HELLO (since version 1).

@@ -96,6 +96,18 @@ void xport_raw_from_xrgb(uint8_t *rgb, const uint32_t *xrgb, int stride, uint32_
 	}
 }
 
+void xport_raw_to_xrgb(uint32_t *xrgb, int stride, const uint8_t *rgb, uint32_t width,
+	uint32_t height)
+{
+	for (uint32_t y = 0; y < height; y++) {
+		uint32_t *row = (uint32_t *)(void *)((uint8_t *)xrgb + (size_t)y * (size_t)stride);
+		for (uint32_t x = 0; x < width; x++) {
+			row[x] = 0xff000000u | (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
+			rgb += 3;
+		}
+	}
+}
+
 int xport_raw_parse(const uint8_t *payload, size_t len, uint32_t width, uint32_t height,
 	uint16_t *ext_seq,
 	void (*seg)(void *data, uint32_t line, uint32_t offset, const uint8_t *px, size_t n_px),

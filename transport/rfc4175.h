@@ -51,6 +51,10 @@ bool xport_raw_iter_done(const struct xport_raw_iter *it);
 void xport_raw_from_xrgb(uint8_t *rgb, const uint32_t *xrgb, int stride, uint32_t width,
 	uint32_t height);
 
+/* The reverse: packed RGB to x8r8g8b8 (x = 0xff). */
+void xport_raw_to_xrgb(uint32_t *xrgb, int stride, const uint8_t *rgb, uint32_t width,
+	uint32_t height);
+
 /* A receiver's view of one packet's segments (for tests and zone-client):
  * calls seg for each, with the pixels. -EBADMSG if malformed (lengths not
  * whole pgroups, segments beyond the packet, line/offset beyond the size). */

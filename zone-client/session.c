@@ -12,8 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "decoder.h"
 #include "snapshot.h"
 #include "transport/bytes.h"
+#include "transport/coded.h"
 #include "transport/control-conn.h"
 #include "transport/control-proto.h"
 #include "transport/media.h"
@@ -21,6 +23,7 @@
 #include "transport/psk.h"
 #include "transport/srtp.h"
 #include "transport/reasm.h"
+#include "transport/rfc4175.h"
 #include "transport/rtp.h"
 #include "transport/tiles.h"
 #include "util/clock.h"
@@ -41,6 +44,8 @@
 #define RECV_BUDGET 1024
 #define SOCKET_BUFFER (4 * 1024 * 1024)
 #define PRESENT_RING 4
+/* Frames in the lossy decoder at once (its own bound is larger). */
+#define DECODE_RING 8
 /* Generic NACK (RFC 4585): a hole in the sequence numbers is asked for at
  * once, again every NACK_RETRY_NS up to NACK_TRIES times; a jump of more
  * than NACK_MAX_GAP packets is a loss burst, left to a key frame. */
@@ -93,7 +98,14 @@ struct zc_session {
 	struct xport_ctl_welcome welcome;
 	uint32_t ssrc;
 	struct xport_reasm *reasm;
-	struct xport_tile_decoder *dec;
+	struct xport_tile_decoder *dec;  /* tiles */
+	struct zc_decoder *coded_dec;    /* h264, jpeg */
+	/* Lossy frames in the decoder, oldest first; the decoder is in step
+	 * while every frame since a key frame went in. */
+	struct pending_present decoding[DECODE_RING];
+	unsigned n_decoding;
+	bool dec_in_step;
+	uint32_t dec_last_id;
 	struct xport_rtp_rx_stats rx;
 	uint64_t expire_ns;
 	uint64_t pli_interval_ns;
@@ -514,6 +526,21 @@ static void drop_frame(struct zc_session *s, bool bad)
 	request_refresh(s);
 }
 
+/* The front (just made) goes to the panel; damage: where it differs from
+ * the previous one. */
+static void present_front(struct zc_session *s, const struct pending_present *p,
+	const pixman_region32_t *damage)
+{
+	if (s->n_pending == PRESENT_RING) {
+		return;
+	}
+	s->pending[s->n_pending++] = *p;
+	if (s->backend->impl->present(s->backend, s->front, damage, p->frame_id) < 0) {
+		s->n_pending--;
+		log_drop(s, "frame %u: the backend could not present it", p->frame_id);
+	}
+}
+
 static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f)
 {
 	struct xport_tiles_header h;
@@ -563,26 +590,150 @@ static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f
 	if (key) {
 		s->need_refresh = false;
 	}
-	if (pixman_region32_not_empty(&applied) && s->n_pending < PRESENT_RING) {
-		s->pending[s->n_pending++] = (struct pending_present){
-			.frame_id = f->frame_id,
-			.capture_ns = f->capture_ns,
-			.refresh = h.flags & XPORT_TILES_REFRESH,
-			.key = key,
-		};
-		if (s->backend->impl->present(s->backend, s->front, &applied, f->frame_id) < 0) {
-			s->n_pending--;
-			log_drop(s, "frame %u: the backend could not present it", f->frame_id);
-		}
+	if (pixman_region32_not_empty(&applied)) {
+		present_front(s, &(struct pending_present){ .frame_id = f->frame_id,
+			.capture_ns = f->capture_ns, .refresh = h.flags & XPORT_TILES_REFRESH, .key = key },
+			&applied);
 	}
 	pixman_region32_fini(&applied);
 }
+
+/* A whole new picture is in back (raw, decoded): it becomes the front. */
+static void present_whole(struct zc_session *s, const struct pending_present *p)
+{
+	pixman_image_t *t = s->front;
+	s->front = s->back;
+	s->back = t;
+	s->have_front = true;
+	s->front_id = p->frame_id;
+	if (p->key) {
+		s->need_refresh = false;
+	}
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, s->welcome.width, s->welcome.height);
+	/* The next picture overwrites back whole: nothing to sync. */
+	pixman_region32_clear(&s->back_dirty);
+	present_front(s, p, &all);
+	pixman_region32_fini(&all);
+}
+
+/* A raw, h264 or jpeg frame, whole and in order from the reassembler: its
+ * CRC checked (coded.h), raw shown at once, the lossy ones decoded (frames
+ * after a loss wait for a key frame: the decoder never sees a gap). */
+static void handle_coded_frame(struct zc_session *s, const struct xport_reasm_frame *f)
+{
+	struct xport_coded_header h;
+	const uint8_t *bs;
+	size_t n;
+	int r = xport_coded_parse(f->data, f->len, &h, &bs, &n);
+	if (r < 0 || h.codec != s->welcome.codec || h.width != s->welcome.width ||
+		h.height != s->welcome.height || !(h.flags & XPORT_CODED_KEY) != !f->key) {
+		if (r == -EILSEQ) {
+			log_drop(s, "frame %u: CRC mismatch; dropped", f->frame_id);
+		} else {
+			log_drop(s, "frame %u: bad payload header; dropped", f->frame_id);
+		}
+		drop_frame(s, true);
+		return;
+	}
+	struct pending_present p = {
+		.frame_id = f->frame_id,
+		.capture_ns = f->capture_ns,
+		.refresh = h.flags & XPORT_CODED_REFRESH,
+		.key = h.flags & XPORT_CODED_KEY,
+	};
+	if (h.codec == XPORT_CODEC_RAW) {
+		xport_raw_to_xrgb(pixman_image_get_data(s->back), pixman_image_get_stride(s->back),
+			bs, h.width, h.height);
+		present_whole(s, &p);
+		return;
+	}
+	if (!p.key && (!s->dec_in_step || f->frame_id != s->dec_last_id + 1)) {
+		log_drop(s, "frame %u: a frame before it is missing; waiting for a key frame",
+			f->frame_id);
+		s->dec_in_step = false;
+		drop_frame(s, false);
+		return;
+	}
+	if (s->n_decoding == DECODE_RING) {
+		/* The decoder fell far behind: what it has is given up. */
+		s->stats.frames_dropped += s->n_decoding;
+		s->n_decoding = 0;
+		s->dec_in_step = false;
+		if (!p.key) {
+			drop_frame(s, false);
+			return;
+		}
+	}
+	if (zc_decoder_push(s->coded_dec, bs, n, f->frame_id) < 0) {
+		s->dec_in_step = false;
+		log_drop(s, "frame %u: the decoder did not take it", f->frame_id);
+		drop_frame(s, false);
+		return;
+	}
+	s->dec_in_step = true;
+	s->dec_last_id = f->frame_id;
+	s->decoding[s->n_decoding++] = p;
+}
+
+/* The lossy decoder's picture of frame_id. Frames handed in before it that
+ * did not come out were dropped by the decoder: then this one may show
+ * their damage, and goes too, unless it is a key frame. */
+static void on_decoded(void *data, uint32_t frame_id, const uint8_t *pixels, size_t stride)
+{
+	struct zc_session *s = data;
+	unsigned i = 0;
+	while (i < s->n_decoding && s->decoding[i].frame_id != frame_id) {
+		i++;
+	}
+	if (i == s->n_decoding) {
+		return; /* given up already */
+	}
+	struct pending_present p = s->decoding[i];
+	memmove(s->decoding, s->decoding + i + 1, (s->n_decoding - i - 1) * sizeof(s->decoding[0]));
+	s->n_decoding -= i + 1;
+	if (i > 0) {
+		s->stats.frames_dropped += i;
+		log_drop(s, "%u frame(s) before %u did not decode", i, frame_id);
+		if (!p.key) {
+			s->dec_in_step = false;
+			drop_frame(s, false);
+			return;
+		}
+	}
+	uint8_t *dst = (uint8_t *)pixman_image_get_data(s->back);
+	size_t dst_stride = (size_t)pixman_image_get_stride(s->back);
+	for (uint32_t y = 0; y < s->welcome.height; y++) {
+		memcpy(dst + y * dst_stride, pixels + y * stride, (size_t)s->welcome.width * 4);
+	}
+	present_whole(s, &p);
+}
+
+static void on_decode_failed(void *data, const char *message)
+{
+	struct zc_session *s = data;
+	log_drop(s, "decoder: %s; %u frame(s) lost, waiting for a key frame", message,
+		s->n_decoding);
+	s->stats.frames_dropped += s->n_decoding;
+	s->n_decoding = 0;
+	s->dec_in_step = false;
+	request_refresh(s);
+}
+
+static const struct zc_decoder_listener decoder_listener = {
+	.decoded = on_decoded,
+	.failed = on_decode_failed,
+};
 
 static void pump_frames(struct zc_session *s)
 {
 	struct xport_reasm_frame f;
 	while (s->state == STATE_ACTIVE && xport_reasm_pop(s->reasm, &f)) {
-		handle_frame(s, &f);
+		if (s->welcome.codec == XPORT_CODEC_TILES) {
+			handle_frame(s, &f);
+		} else {
+			handle_coded_frame(s, &f);
+		}
 		xport_reasm_frame_finish(&f);
 	}
 	uint64_t lost = xport_reasm_take_lost(s->reasm);
@@ -699,9 +850,10 @@ static void on_udp(void *data, int fd, uint32_t events)
 static int start_media(struct zc_session *s)
 {
 	const struct xport_ctl_welcome *w = &s->welcome;
-	if (w->codec != XPORT_CODEC_TILES) {
-		session_fail(s, -EPROTO, "server %s offers codec %u; this client decodes tiles only",
-			s->server_name, w->codec);
+	if (w->codec != XPORT_CODEC_TILES && w->codec != XPORT_CODEC_RAW &&
+		w->codec != XPORT_CODEC_H264 && w->codec != XPORT_CODEC_JPEG) {
+		session_fail(s, -EPROTO, "server %s offers codec %u; this client decodes tiles, "
+			"raw, h264 and jpeg", s->server_name, w->codec);
 		return -EPROTO;
 	}
 	if (w->width < 1 || w->height < 1 || w->width > XPORT_TILES_MAX_DIM ||
@@ -728,9 +880,23 @@ static int start_media(struct zc_session *s)
 	struct xport_reasm_config rc = {
 		.ssrc = w->ssrc,
 		.payload_type = w->payload_type,
-		.max_frame_bytes = xport_tiles_max_payload(w->width, w->height, XPORT_TILES_LOG2_MIN),
+		/* Lossy frames: up to 4 bytes a pixel (more than any picture
+		 * worth sending; a bound on memory, not on quality). */
+		.max_frame_bytes = w->codec == XPORT_CODEC_TILES ?
+			xport_tiles_max_payload(w->width, w->height, XPORT_TILES_LOG2_MIN) :
+			XPORT_CODED_HDR_SIZE + (size_t)w->width * w->height *
+			(w->codec == XPORT_CODEC_RAW ? 3 : 4),
 	};
 	s->reasm = xport_reasm_create(&rc);
+	if (w->codec == XPORT_CODEC_H264 || w->codec == XPORT_CODEC_JPEG) {
+		s->coded_dec = zc_decoder_create(s->loop, w->codec, w->width, w->height,
+			&decoder_listener, s);
+		if (!s->coded_dec) {
+			session_fail(s, -ENOTSUP, "server %s sends %s, which this client cannot decode "
+				"(GStreamer)", s->server_name, w->codec == XPORT_CODEC_H264 ? "h264" : "jpeg");
+			return -ENOTSUP;
+		}
+	}
 	s->dec = xport_tile_decoder_create();
 	s->front = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
 	s->back = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
@@ -1137,6 +1303,7 @@ void zc_session_destroy(struct zc_session *s)
 	pixman_region32_fini(&s->back_dirty);
 	xport_reasm_destroy(s->reasm);
 	xport_tile_decoder_destroy(s->dec);
+	zc_decoder_destroy(s->coded_dec);
 	xport_srtp_destroy(s->srtp);
 	free(s->rx_bufs);
 	zc_stats_finish(&s->stats);

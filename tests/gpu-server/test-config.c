@@ -196,8 +196,11 @@ static void test_network_keys(void **state)
 	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
 	assert_int_equal(cfg.zones[0].codec, GS_CODEC_RAW);
 	assert_string_equal(cfg.zones[0].sink, "udp://239.1.2.3:5004");
-	snprintf(buf, sizeof(buf), "%scodec=raw\n", head);
-	expect_error(buf, "codec=raw needs sink=udp://HOST:PORT");
+	/* Without a sink: for the control session's clients. */
+	snprintf(buf, sizeof(buf), "%scodec=jpeg\n", head);
+	assert_int_equal(gs_config_parse(&cfg, buf, err, sizeof(err)), 0);
+	assert_int_equal(cfg.zones[0].codec, GS_CODEC_JPEG);
+	assert_string_equal(cfg.zones[0].sink, "");
 	snprintf(buf, sizeof(buf), "%ssink=udp://h:1\n", head);
 	expect_error(buf, "sink= needs codec=raw, h264 or jpeg");
 	expect_error("[zone z]\nsink=tcp://h:1\n", "sink=tcp://h:1: expected udp://HOST:PORT");
