@@ -48,10 +48,10 @@ pids+=($gs)
 for _ in $(seq 100); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
 [ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server"; }
 grep -q "zone z: sink: " "$T/gpu-server.log" || fail "no $CODEC sink"
-sleep 0.5
+wait_for 30 udp_bound "$PORT" || fail "the GStreamer receiver did not bind UDP $PORT"
 timeout 60 python3 "$HERE/../impair/zone-source.py" "$T/vtest.sock" --size "${W}x${H}" \
 	--frames 90 >"$T/source.log" 2>&1 || fail "zone-source failed"
-sleep 1.5
+wait_for 10 files_settled "$T/frames" || true # then the check says what is missing
 kill -INT $gst
 wait $gst || true
 kill -TERM $gs

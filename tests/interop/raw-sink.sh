@@ -43,10 +43,10 @@ if [ ! -S "$T/vtest.sock" ]; then
 	grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer here"; exit 77; }
 	fail "gpu-server did not start"
 fi
-sleep 0.5 # the receiver is up before the frames
+wait_for 30 udp_bound "$PORT" || fail "the GStreamer receiver did not bind UDP $PORT"
 timeout 60 python3 "$HERE/../impair/zone-source.py" "$T/vtest.sock" --size "${W}x${H}" \
 	--frames 90 >"$T/source.log" 2>&1 || fail "zone-source failed"
-sleep 1
+wait_for 10 files_settled "$T/frames" || true # then the check says what is missing
 kill -INT $gst
 wait $gst || true
 kill -TERM $gs

@@ -36,18 +36,21 @@ MPORT=$(sed -n 's/.*zone z .*media on UDP port \([0-9]*\).*/\1/p' "$T/gpu-server
 python3 "$HERE/../impair/relay.py" --listen "127.0.0.1:$RPORT" --server "127.0.0.2:$SPORT" \
 	--loss 0.01 --seed 7 >"$T/relay.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do grep -q listening "$T/relay.log" && break; sleep 0.1; done
+wait_for 30 grep -q listening "$T/relay.log" || fail "the relay did not start"
 # The server's media port on either side of the relay: the same number.
-tshark -i lo -f "udp port $MPORT" -d "udp.port==$MPORT,rtp" -a duration:6 -w "$T/cap.pcap" \
+tshark -i lo -f "udp port $MPORT" -d "udp.port==$MPORT,rtp" -w "$T/cap.pcap" \
 	>"$T/tshark.log" 2>&1 &
 ts=$!
 pids+=($ts)
-sleep 1.5
+# tshark takes seconds to load on a slow machine: capture once it says so.
+wait_for 60 grep -q "Capturing on" "$T/tshark.log" || fail "tshark did not start capturing"
 "$ZC" -s "127.0.0.1:$RPORT" -z z --stats "$T/stats.json" >"$T/zone-client.log" 2>&1 &
 zc=$!
 pids+=($zc)
 python3 "$HERE/../impair/zone-source.py" "$T/vtest.sock" --size 128x64 --frames 180 \
 	>"$T/source.log" 2>&1 || fail "zone-source"
+sleep 0.5 # the last RTCP on its way
+kill -INT $ts
 wait $ts || true
 kill -TERM $zc
 wait $zc || fail "zone-client exit"

@@ -50,7 +50,9 @@ timeout 60 "$ZC" -s "127.0.0.1:$PORT" -z z -b headless -o /tmp/out -n 3 --stats 
 	> /tmp/zc.log 2>&1 &
 zc=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q "zone z: client joined" /tmp/gs.log; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 300 ] && ! grep -q "zone z: client joined" /tmp/gs.log; do sleep 0.1; i=$((i + 1)); done
+grep -q "zone z: client joined" /tmp/gs.log ||
+	{ echo "FAIL: the zone client did not join"; cat /tmp/zc.log /tmp/gs.log; exit 1; }
 timeout 60 python3 "$SELF_DIR/present-client.py" /tmp/.virgl_test || { echo "FAIL: present-client"; cat /tmp/gs.log; exit 1; }
 wait $zc
 zcrc=$?
@@ -73,7 +75,9 @@ if command -v Xvfb >/dev/null && command -v glxgears >/dev/null; then
 		--stats /tmp/stats-g.json > /tmp/zc-g.log 2>&1 &
 	zcg=$!
 	i=0
-	while [ $i -lt 100 ] && [ "$(grep -c 'client joined' /tmp/gs.log)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ $i -lt 300 ] && [ "$(grep -c 'client joined' /tmp/gs.log)" -lt 2 ]; do sleep 0.1; i=$((i + 1)); done
+	[ "$(grep -c 'client joined' /tmp/gs.log)" -ge 2 ] ||
+		{ echo "FAIL: the glxgears zone client did not join"; cat /tmp/zc-g.log /tmp/gs.log; exit 1; }
 	DISPLAY=":$disp" LIBGL_ALWAYS_SOFTWARE=1 GALLIUM_DRIVER=virpipe timeout 30 glxgears -info \
 		> /tmp/gears.log 2>&1 &
 	gp=$!
