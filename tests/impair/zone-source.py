@@ -8,7 +8,8 @@
 # colour encodes k. The last frame is all FINAL_COLOUR, so a receiver can
 # tell it has caught up. Prints the CLOCK_MONOTONIC time of each present in
 # --log (k, t_ns).
-# Usage: zone-source.py SOCKET [--size WxH] [--fps N] [--frames N] [--log FILE]
+# With --full the gradient also scrolls: every pixel changes every frame.
+# Usage: zone-source.py SOCKET [--size WxH] [--fps N] [--frames N] [--log FILE] [--full]
 import argparse
 import mmap
 import socket
@@ -47,6 +48,8 @@ def main():
     ap.add_argument('--log')
     ap.add_argument('--pause-at', type=int, default=-1, help='stop presenting after this frame...')
     ap.add_argument('--pause', type=float, default=0.0, help='...for this many seconds')
+    ap.add_argument('--full', action='store_true',
+                    help='every pixel changes every frame (the gradient scrolls)')
     a = ap.parse_args()
     w, h = (int(v) for v in a.size.split('x'))
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -72,7 +75,11 @@ def main():
         if last:
             frame = struct.pack('<I', FINAL_COLOUR) * (w * h)
         else:
-            frame = bytearray(background)
+            if a.full:
+                o = (k * 4 * 61) % len(background)
+                frame = bytearray(background[o:] + background[:o])
+            else:
+                frame = bytearray(background)
             bx = (4 * k) % (w - 32)
             colour = struct.pack('<I', 0xff000000 | ((k * 37) & 0xff) << 16 | ((k * 91) & 0xff) << 8 | (k & 0xff))
             for y in range(min(32, h)):
