@@ -18,6 +18,8 @@
 #include "util/loop.h"
 
 #define REFRESH_NS 1000000000ull
+#define JPEG_QUALITY 85
+#define JPEG_QUALITY_MIN 5
 #define IP4_UDP 28
 #define IP6_UDP 48
 /* Encoded frames waiting for the loop (more: the oldest goes; the loop is
@@ -37,6 +39,11 @@ struct gs_gst_enc {
 	GstElement *pipeline;
 	GstAppSrc *src;
 	GstPad *enc_src; /* the encoder's source pad: key-frame requests go there */
+	/* jpeg with max-bitrate: the encoder's quality follows the size of
+	 * what it made (the streaming thread's only). */
+	GstElement *jpegenc;
+	size_t frame_budget; /* bytes per frame at the zone's rate */
+	int quality;
 	uint64_t t0_ns;
 	GstClockTime last_pts;
 	uint64_t frames, frames_out;
@@ -197,6 +204,29 @@ static void on_refresh(void *data)
 	}
 }
 
+/* jpeg has no bitrate of its own: after each frame, the quality moves so
+ * the next fits the budget (down at once in proportion, up slowly). */
+static GstPadProbeReturn on_jpeg_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	(void)pad;
+	struct gs_gst_enc *s = data;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	size_t size = buf ? gst_buffer_get_size(buf) : 0;
+	int q = s->quality;
+	if (size > s->frame_budget) {
+		int cut = (int)((double)q * (double)(size - s->frame_budget) / (double)size) + 1;
+		q -= cut > 20 ? 20 : cut;
+	} else if (size < s->frame_budget * 7 / 10) {
+		q += 2;
+	}
+	q = q < JPEG_QUALITY_MIN ? JPEG_QUALITY_MIN : q > JPEG_QUALITY ? JPEG_QUALITY : q;
+	if (q != s->quality) {
+		s->quality = q;
+		g_object_set(s->jpegenc, "quality", q, NULL);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
 static GstAppSink *get_sink(struct gs_gst_enc *s, const char *name)
 {
 	return GST_APP_SINK(gst_bin_get_by_name(GST_BIN(s->pipeline), name));
@@ -233,7 +263,7 @@ struct gs_gst_enc *gs_gst_enc_create(struct zl_loop *loop, const struct gs_gst_e
 			"video/x-h264,profile=constrained-baseline,stream-format=byte-stream,"
 			"alignment=au", hz, cfg->max_kbps ? cfg->max_kbps : 8000);
 	} else {
-		snprintf(enc, sizeof(enc), "jpegenc name=enc quality=85");
+		snprintf(enc, sizeof(enc), "jpegenc name=enc quality=%d", JPEG_QUALITY);
 	}
 	if (cfg->sink) {
 		s->txtime = cfg->sink->txtime;
@@ -269,6 +299,12 @@ struct gs_gst_enc *gs_gst_enc_create(struct zl_loop *loop, const struct gs_gst_e
 	s->src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(s->pipeline), "src"));
 	GstElement *e = gst_bin_get_by_name(GST_BIN(s->pipeline), "enc");
 	s->enc_src = gst_element_get_static_pad(e, "src");
+	if (cfg->codec == GS_GST_JPEG && cfg->max_kbps) {
+		s->jpegenc = gst_object_ref(e);
+		s->quality = JPEG_QUALITY;
+		s->frame_budget = (size_t)cfg->max_kbps * 1000 / 8 / hz;
+		gst_pad_add_probe(s->enc_src, GST_PAD_PROBE_TYPE_BUFFER, on_jpeg_frame, s, NULL);
+	}
 	gst_object_unref(e);
 	if (cfg->sink) {
 		GstAppSink *sink = get_sink(s, "rtp");
@@ -323,6 +359,9 @@ void gs_gst_enc_destroy(struct gs_gst_enc *s)
 	}
 	if (s->src) {
 		gst_object_unref(s->src);
+	}
+	if (s->jpegenc) {
+		gst_object_unref(s->jpegenc);
 	}
 	if (s->enc_src) {
 		gst_object_unref(s->enc_src);

@@ -10,10 +10,12 @@
 
 /* A zone's lossy encoder, GStreamer doing the work (one encode per zone
  * frame, whoever receives it):
- *  - h264: x264enc (tune=zerolatency, ultrafast, no B-frames, rolling intra
- *    refresh, bitrate max_kbps, byte stream with SPS/PPS before every IDR);
- *    a key frame (IDR) when asked;
- *  - jpeg: jpegenc quality 85; every frame stands alone.
+ *  - h264: x264enc (tune=zerolatency, ultrafast, no B-frames, an IDR each
+ *    second and when asked, bitrate max_kbps, byte stream with SPS/PPS
+ *    before every IDR);
+ *  - jpeg: jpegenc quality 85; every frame stands alone. With max_kbps the
+ *    quality follows the size of each frame so that frames at the zone's
+ *    rate fit it.
  * Its output goes to up to two places, from the one encode:
  *  - a sink (sink=udp://HOST:PORT): RFC 6184 (rtph264pay, pt 96) or RFC 2435
  *    (rtpjpegpay, pt 26) packets sent on our socket (QoS, txtime) straight
@@ -33,7 +35,7 @@ struct gs_gst_enc_config {
 	const char *zone; /* for logs */
 	uint32_t width, height, refresh_hz;
 	enum gs_gst_codec codec;
-	uint32_t max_kbps; /* h264's bitrate; 0: 8000 */
+	uint32_t max_kbps; /* h264: its bitrate (0: 8000); jpeg: 0 = unbounded */
 	/* RTP to a sink, or NULL. */
 	const struct gs_sink_config *sink;
 	/* Encoded frames on the loop, or NULL. key: decodable alone (IDR);

@@ -9,6 +9,8 @@
 # run (latency from the guest's flush to the present; bytes per frame on
 # the wire; frames shown of those sent).
 # Usage: codec-latency.sh GPU_SERVER ZONE_CLIENT [FRAMES]
+# CODECS (environment): which (default: tiles raw h264 jpeg); ZONE_EXTRA: more
+# [zone] lines (max-bitrate=...).
 set -euo pipefail
 GS=$1 ZC=$2 FRAMES=${3:-90}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +32,7 @@ vtest-app=zone-source
 mode=${W}x${H}@$FPS
 layer=src:0 0,0 ${W}x$H
 codec=$codec
+${ZONE_EXTRA:-}
 EOT
 	rm -f "$T/vtest.sock" "$T/stats.json"
 	"$GS" -c "$T/gs.ini" >"$T/gs-$codec-$work.log" 2>&1 &
@@ -68,7 +71,7 @@ PY
 }
 
 echo "end-to-end latency per codec, ${W}x$H@$FPS, $FRAMES frames (flush -> present):"
-for codec in tiles raw h264 jpeg; do
+for codec in ${CODECS:-tiles raw h264 jpeg}; do
 	for work in small-damage full-frame; do
 		run "$codec" "$work"
 	done

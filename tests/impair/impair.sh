@@ -24,6 +24,9 @@
 #   like tiles (bit-exact); h264 and jpeg are lossy: the last frame must be
 #   the source's within a small tolerance, and frames after a loss are
 #   shown only once a key frame resynchronises the decoder.
+#   SIZE: the zone's WxH (256x128); ZONE (environment): more [zone] lines;
+#   MAX_FRAME_BYTES: fail if the client received more bytes per frame shown
+#   (a max-bitrate= check).
 set -euo pipefail
 GS=$1 ZC=$2 SCENARIO=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +58,9 @@ all) IMPAIR=(--loss 0.01 --reorder 0.02 --dup 0.02 --flip 0.01 --truncate 0.01 -
 *) echo "unknown scenario $SCENARIO"; exit 2 ;;
 esac
 CODEC=${CODEC:-tiles}
+SIZE=${SIZE:-256x128}
 ZONE_EXTRA="codec=$CODEC
+${ZONE:-}
 $ZONE_EXTRA"
 RECOVER_MS=${RECOVER_MS:-500}
 # The server on another loopback address than the relay (see relay.py).
@@ -81,8 +86,8 @@ $SERVER_KEY
 [guest src]
 vtest-app=zone-source
 [zone z]
-mode=256x128@$FPS
-layer=src:0 0,0 256x128
+mode=$SIZE@$FPS
+layer=src:0 0,0 $SIZE
 $ZONE_EXTRA
 EOT
 "$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
@@ -109,7 +114,8 @@ grep -q "client joined" "$T/gpu-server.log" || fail "the client did not join"
 
 frames=$(python3 -c "print(int($FPS * ($START + $DURATION + $AFTER)))")
 timeout 60 python3 "$HERE/zone-source.py" "$T/vtest.sock" --fps "$FPS" --frames "$frames" \
-	--log "$T/source.txt" "${SOURCE_ARGS[@]}" >"$T/source.log" 2>&1 || fail "zone-source failed"
+	--log "$T/source.txt" --size "$SIZE" "${SOURCE_ARGS[@]}" >"$T/source.log" 2>&1 ||
+	fail "zone-source failed"
 # Until the source's last frame (the only one flushed after its second to
 # last present) is shown, or 10 s: a slow machine gets there later.
 last_shown() {
@@ -126,7 +132,8 @@ kill -TERM $gs
 wait $gs || fail "gpu-server exited with $?"
 pids=()
 
-python3 - "$T" "$RECOVER_MS" "$DURATION" "$HERE/../../tools" "$FPS" "$SCENARIO" "$CODEC" <<'PY' || fail "checks"
+python3 - "$T" "$RECOVER_MS" "$DURATION" "$HERE/../../tools" "$FPS" "$SCENARIO" "$CODEC" \
+	"${MAX_FRAME_BYTES:-0}" <<'PY' || fail "checks"
 import json, sys
 T, recover_ms, duration, tools = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 fps = float(sys.argv[5])
@@ -202,6 +209,11 @@ if sys.argv[6] == "srtp":
         bad("a damaged datagram reached the frame check (SRTP should have refused it)")
 if sys.argv[6] == "qos" and rl["dscp_seen"] != [46]:
     bad("datagrams arrived with DSCP %s, want [46] (EF)" % rl["dscp_seen"])
+max_bytes = int(sys.argv[8])
+per_frame = st["bytes_received"] / max(st["frames_presented"], 1)
+print("bytes per frame shown: %.0f" % per_frame)
+if max_bytes and per_frame > max_bytes:
+    bad("%.0f bytes per frame, more than %d" % (per_frame, max_bytes))
 # Refresh requests: at most one per frame interval of impairment, plus a few.
 limit = duration * fps + 5
 if st["refresh_requests"] > limit:
