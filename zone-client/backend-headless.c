@@ -17,8 +17,10 @@ struct headless {
 };
 
 static struct zc_backend *headless_create(struct zl_loop *loop, uint32_t width, uint32_t height,
-	const struct zc_backend_listener *listener, void *data)
+	const struct zc_backend_options *opts, const struct zc_backend_listener *listener,
+	void *data)
 {
+	(void)opts;
 	struct headless *h = calloc(1, sizeof(*h));
 	if (!h) {
 		return NULL;

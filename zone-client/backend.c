@@ -5,6 +5,9 @@
 
 static const struct zc_backend_impl *const backends[] = {
 	&zc_backend_headless,
+#ifdef ZC_HAVE_WAYLAND
+	&zc_backend_wayland,
+#endif
 };
 
 const struct zc_backend_impl *zc_backend_find(const char *name)
@@ -19,5 +22,9 @@ const struct zc_backend_impl *zc_backend_find(const char *name)
 
 const char *zc_backend_names(void)
 {
+#ifdef ZC_HAVE_WAYLAND
+	return "headless, wayland";
+#else
 	return "headless";
+#endif
 }

@@ -3,11 +3,12 @@
 #define ZC_BACKEND_H
 
 /* Present backends: where verified frames go. Each is a function table
- * chosen by name at run time (-b NAME): headless now; wayland (wl_shm or
- * dmabuf buffers, wp_presentation feedback) and drm (dumb buffers, atomic
- * commits, page-flip events) slot in with the same table. */
+ * chosen by name at run time (-b NAME): headless (a copy), wayland (an
+ * xdg-shell toplevel, wl_shm buffers, wp_presentation feedback); drm (dumb
+ * buffers, atomic commits, page-flip events) slots in with the same table. */
 
 #include <pixman.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/loop.h"
@@ -20,18 +21,36 @@ struct zc_backend_listener {
 	 * displays call it later, from the loop (presentation feedback or
 	 * page-flip event). */
 	void (*presented)(void *data, uint32_t frame_id, uint64_t t_present_ns);
+	/* The frame given to present() never reached the panel (the display
+	 * replaced it with a newer one first): a dropped frame. */
+	void (*discarded)(void *data, uint32_t frame_id);
+	/* The panel is gone: closed by its owner (error false: the user closed
+	 * the window) or lost (error true: the compositor died). Called once,
+	 * from the loop; the backend only fails presents after it. */
+	void (*closed)(void *data, const char *why, bool error);
+};
+
+/* What the command line says about the panel (each backend takes what
+ * applies to it). */
+struct zc_backend_options {
+	const char *title;       /* the zone's name */
+	bool window;             /* wayland: a window, not fullscreen */
+	const char *output_name; /* wayland: the wl_output to be fullscreen on */
+	const char *device;      /* drm: /dev/dri/cardN */
+	const char *connector;   /* drm: the connector's name */
 };
 
 struct zc_backend_impl {
 	const char *name;
 	/* How the present time is taken, for the stats: "copy" (headless),
-	 * "wp_presentation", "page_flip". */
+	 * "wp_presentation", "kms-pageflip". */
 	const char *present_source;
 	/* A backend for frames of width x height (the zone mode). The loop is
 	 * for backends with their own fds (a Wayland display, a DRM device).
 	 * Returns NULL (after logging why) if it cannot run here. */
 	struct zc_backend *(*create)(struct zl_loop *loop, uint32_t width, uint32_t height,
-		const struct zc_backend_listener *listener, void *data);
+		const struct zc_backend_options *opts, const struct zc_backend_listener *listener,
+		void *data);
 	void (*destroy)(struct zc_backend *b);
 	/* Shows `frame` (x8r8g8b8, width x height), which differs from the
 	 * previous frame presented only within `damage`. frame is borrowed for
@@ -51,6 +70,9 @@ struct zc_backend {
 };
 
 extern const struct zc_backend_impl zc_backend_headless;
+#ifdef ZC_HAVE_WAYLAND
+extern const struct zc_backend_impl zc_backend_wayland;
+#endif
 
 /* The backend called name, or NULL. */
 const struct zc_backend_impl *zc_backend_find(const char *name);

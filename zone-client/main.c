@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"usage: zone-client -s HOST[:PORT] -z ZONE [-b BACKEND] [-o DIR] [-n FRAMES]\n"
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
 		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp|ptp]\n"
-		"                   [--media-port PORT] [--advertise HOST:PORT] [-v]\n"
+		"                   [--media-port PORT] [--advertise HOST:PORT] [--window]\n"
+		"                   [--output-name NAME] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
@@ -52,6 +53,8 @@ static void usage(FILE *f)
 		"      --stats FILE          write statistics as JSON when exiting\n"
 		"      --mode WxH@HZ         the panel's mode, told to the server\n"
 		"      --media-port PORT     local UDP port for RTP/RTCP (default: any)\n"
+		"      --window              wayland: a window, not fullscreen\n"
+		"      --output-name NAME    wayland: fullscreen on this output (wl_output name)\n"
 		"  -v, --verbose             more log (twice: debug)\n",
 		XPORT_CTL_DEFAULT_PORT, zc_backend_names());
 }
@@ -138,6 +141,8 @@ int main(int argc, char **argv)
 		{ "advertise", required_argument, NULL, 'A' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
+		{ "window", no_argument, NULL, 'W' },
+		{ "output-name", required_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -234,6 +239,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			cfg.media_port = (uint16_t)v;
+			break;
+		case 'W':
+			cfg.backend_options.window = true;
+			break;
+		case 'O':
+			cfg.backend_options.output_name = optarg;
 			break;
 		case 'v':
 			verbose++;

@@ -43,7 +43,9 @@
 /* Datagrams handled per wake-up before giving other sources a turn. */
 #define RECV_BUDGET 1024
 #define SOCKET_BUFFER (4 * 1024 * 1024)
-#define PRESENT_RING 4
+/* Frames handed to the backend and not yet on the panel (a compositor
+ * answers a repaint later). */
+#define PRESENT_RING 16
 /* Frames in the lossy decoder at once (its own bound is larger). */
 #define DECODE_RING 8
 /* Generic NACK (RFC 4585): a hole in the sequence numbers is asked for at
@@ -454,22 +456,31 @@ static void write_dump(struct zc_session *s)
 	zc_snapshot_write_png(img, path);
 }
 
+static bool take_pending(struct zc_session *s, uint32_t frame_id)
+{
+	for (unsigned i = 0; i < s->n_pending; i++) {
+		if (s->pending[i].frame_id == frame_id) {
+			memmove(&s->pending[i], &s->pending[i + 1],
+				(s->n_pending - i - 1) * sizeof(s->pending[0]));
+			s->n_pending--;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 {
 	struct zc_session *s = data;
 	struct pending_present p = { 0 };
 	bool found = false;
-	for (unsigned i = 0; i < s->n_pending; i++) {
+	for (unsigned i = 0; i < s->n_pending && !found; i++) {
 		if (s->pending[i].frame_id == frame_id) {
 			p = s->pending[i];
 			found = true;
-			memmove(&s->pending[i], &s->pending[i + 1],
-				(s->n_pending - i - 1) * sizeof(s->pending[0]));
-			s->n_pending--;
-			break;
 		}
 	}
-	if (!found) {
+	if (!found || !take_pending(s, frame_id)) {
 		return;
 	}
 	s->stats.frames_presented++;
@@ -501,8 +512,34 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	}
 }
 
+static void on_discarded(void *data, uint32_t frame_id)
+{
+	struct zc_session *s = data;
+	if (take_pending(s, frame_id)) {
+		/* A newer frame replaced it on the way to the screen: it was
+		 * never seen. Not a loss to repair: the newer one is shown. */
+		s->stats.frames_dropped++;
+		zl_dbg("client", "frame %u: the display discarded it for a newer one", frame_id);
+	}
+}
+
+static void on_panel_closed(void *data, const char *why, bool error)
+{
+	struct zc_session *s = data;
+	if (error) {
+		session_fail(s, -EPIPE, "panel: %s", why);
+		return;
+	}
+	zl_info("panel: %s: done", why);
+	s->done = true;
+	zc_session_bye(s);
+	session_end(s);
+}
+
 static const struct zc_backend_listener backend_listener = {
 	.presented = on_presented,
+	.discarded = on_discarded,
+	.closed = on_panel_closed,
 };
 
 /* Makes back equal to front where they differ. */
@@ -532,6 +569,11 @@ static void present_front(struct zc_session *s, const struct pending_present *p,
 	const pixman_region32_t *damage)
 {
 	if (s->n_pending == PRESENT_RING) {
+		/* The display has not said what became of 16 frames: it is not
+		 * keeping up. */
+		s->stats.frames_dropped++;
+		log_drop(s, "frame %u: %u frames wait for the display; dropped", p->frame_id,
+			PRESENT_RING);
 		return;
 	}
 	s->pending[s->n_pending++] = *p;
@@ -904,7 +946,9 @@ static int start_media(struct zc_session *s)
 		session_fail(s, -ENOMEM, "out of memory for a %ux%u zone", w->width, w->height);
 		return -ENOMEM;
 	}
-	s->backend = s->cfg.backend->create(s->loop, w->width, w->height, &backend_listener, s);
+	struct zc_backend_options bo = s->cfg.backend_options;
+	bo.title = s->cfg.zone;
+	s->backend = s->cfg.backend->create(s->loop, w->width, w->height, &bo, &backend_listener, s);
 	if (!s->backend) {
 		session_fail(s, -ENODEV, "the %s backend cannot run here", s->cfg.backend->name);
 		return -ENODEV;

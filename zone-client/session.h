@@ -29,6 +29,7 @@ struct zc_session_config {
 	uint32_t panel_width, panel_height, panel_refresh; /* 0: no preference */
 	uint16_t media_port;                               /* 0: any */
 	const struct zc_backend_impl *backend;
+	struct zc_backend_options backend_options; /* strings borrowed */
 	const char *dump_dir; /* non-NULL: write DIR/frame-NNNNNN.png per frame shown */
 	uint64_t max_frames;  /* end after this many frames shown; 0: never */
 	/* Non-NULL: one line per frame shown, "FRAME_ID T_PRESENT_NS

@@ -122,7 +122,7 @@ static void test_headless(void **state)
 	assert_null(zc_backend_find("wayland-that-is-not-there"));
 	assert_string_equal(impl->present_source, "copy");
 	struct zc_backend_listener l = { .presented = on_presented };
-	struct zc_backend *b = impl->create(NULL, 100, 50, &l, NULL);
+	struct zc_backend *b = impl->create(NULL, 100, 50, NULL, &l, NULL);
 	assert_non_null(b);
 	assert_null(impl->snapshot(b));
 	pixman_image_t *frame = pixman_image_create_bits(PIXMAN_x8r8g8b8, 100, 50, NULL, 0);
