@@ -73,10 +73,13 @@ extern const struct zc_backend_impl zc_backend_headless;
 #ifdef ZC_HAVE_WAYLAND
 extern const struct zc_backend_impl zc_backend_wayland;
 #endif
+#ifdef ZC_HAVE_DRM
+extern const struct zc_backend_impl zc_backend_drm;
+#endif
 
 /* The backend called name, or NULL. */
 const struct zc_backend_impl *zc_backend_find(const char *name);
-/* "headless" (then ", wayland, drm" once they exist), for --help. */
+/* The backends built in ("headless, wayland, drm"), for --help. */
 const char *zc_backend_names(void);
 
 #endif

@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
 		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp|ptp]\n"
 		"                   [--media-port PORT] [--advertise HOST:PORT] [--window]\n"
-		"                   [--output-name NAME] [-v]\n"
+		"                   [--output-name NAME] [--device PATH] [--connector NAME] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
@@ -55,6 +55,9 @@ static void usage(FILE *f)
 		"      --media-port PORT     local UDP port for RTP/RTCP (default: any)\n"
 		"      --window              wayland: a window, not fullscreen\n"
 		"      --output-name NAME    wayland: fullscreen on this output (wl_output name)\n"
+		"      --device PATH         drm: the KMS device (default: the first /dev/dri/card*)\n"
+		"      --connector NAME      drm: the connector, e.g. HDMI-A-1, Virtual-1 (default:\n"
+		"                            the first connected one)\n"
 		"  -v, --verbose             more log (twice: debug)\n",
 		XPORT_CTL_DEFAULT_PORT, zc_backend_names());
 }
@@ -142,6 +145,8 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "media-port", required_argument, NULL, 'p' },
 		{ "window", no_argument, NULL, 'W' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "connector", required_argument, NULL, 'c' },
 		{ "output-name", required_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -245,6 +250,12 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			cfg.backend_options.output_name = optarg;
+			break;
+		case 'd':
+			cfg.backend_options.device = optarg;
+			break;
+		case 'c':
+			cfg.backend_options.connector = optarg;
 			break;
 		case 'v':
 			verbose++;

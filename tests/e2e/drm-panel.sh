@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# zone-client -b drm on a real KMS device: inside a tools/guest-vm guest
+# whose panel is QEMU's own virtio-gpu-pci (640x480), zone-client receives a
+# 320x240 zone from a gpu-server on the host (QEMU user networking: the host
+# is 10.0.2.2; media come back through a forwarded UDP port, --advertise)
+# and scans it out with atomic page flips. The host fed the zone from a
+# vtest frame source (zone-source.py) that holds frame PAUSE_AT for a while;
+# QEMU's screendump of the guest's display, taken then, must show that frame
+# scaled 2x (the moving block where it belongs, in its colour; the gradient).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/guest-lib.sh"
+command -v qemu-system-x86_64 >/dev/null 2>&1 || gl_skip "qemu-system-x86_64 not installed"
+[ -x "$GL_BUILD/zone-client/zone-client" ] || gl_skip "zone-client not built"
+"$GL_BUILD/zone-client/zone-client" --help | grep -q "drm" || gl_skip "zone-client without -b drm"
+GL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/zonal-drm-panel.XXXXXX")
+trap gl_cleanup EXIT
+trap 'exit 1' INT TERM
+T=$GL_TMP
+ZW=320 ZH=240 PAUSE_AT=30
+free_port() { python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_${1:-STREAM}); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
+PORT=$(free_port)
+HOST_UDP=$(free_port DGRAM)
+
+cat >"$T/gs.ini" <<EOT
+[server]
+control=127.0.0.1:$PORT
+vtest=$T/vtest.sock
+; the guest's media arrive through QEMU's NAT: it says where (no key here)
+advertise=open
+[guest src]
+vtest-app=zone-source
+[zone z]
+mode=${ZW}x${ZH}@30
+layer=src:0 0,0 ${ZW}x$ZH
+EOT
+"$GL_BUILD/gpu-server/gpu-server" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
+GL_PIDS+=($!)
+for _ in $(seq 300); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
+[ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && gl_skip "no renderer"; gl_fail "gpu-server did not start"; }
+
+# zone-client in the guest: the panel is QEMU's virtio-gpu; UDP 5004 in the
+# guest is HOST_UDP on the host's loopback.
+gl_start_vm --gpu virtio-gpu-pci --res 640x480 --app zone-client \
+	--app-args "-s 10.0.2.2:$PORT -z z -b drm --connector Virtual-1 --media-port 5004 --advertise 127.0.0.1:$HOST_UDP -v" \
+	--qemu-arg=-netdev --qemu-arg="user,id=n0,hostfwd=udp:127.0.0.1:$HOST_UDP-:5004" \
+	--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0
+gl_wait_console "zonal-guest: userspace up" "$GL_BOOT_TIMEOUT"
+gl_wait_console "zonal-guest: network up" 60
+gl_wait_console "drm: Virtual-1 640x480" 120
+grep -E "drm: Virtual-1" "$T/console.log"
+for _ in $(seq 600); do grep -q "client joined" "$T/gpu-server.log" && break; sleep 0.1; done
+grep -q "client joined" "$T/gpu-server.log" || gl_fail "the guest's zone-client did not join"
+
+python3 "$GL_REPO/tests/impair/zone-source.py" "$T/vtest.sock" --size "${ZW}x$ZH" --fps 30 \
+	--frames 60 --pause-at $PAUSE_AT --pause 20 --log "$T/source.txt" >"$T/source.log" 2>&1 &
+src=$!
+GL_PIDS+=($src)
+for _ in $(seq 600); do grep -q "^$PAUSE_AT " "$T/source.txt" 2>/dev/null && break; sleep 0.1; done
+grep -q "^$PAUSE_AT " "$T/source.txt" || gl_fail "the source did not get to frame $PAUSE_AT"
+# The guest (TCG) takes a moment to receive, flip and show it: try a few dumps.
+ok=0
+for i in $(seq 15); do
+	sleep 1
+	gl_screendump "$T/screen.png" png
+	if python3 - "$T/screen.png" "$GL_REPO/tools" $ZW $ZH $PAUSE_AT <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+from zonal_image import read_image
+img = read_image(sys.argv[1])
+W, H, k = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+bx = (4 * k) % (W - 32)
+block = ((k * 37) & 255, (k * 91) & 255, k & 255)
+def near(a, b, tol):
+    return all(abs(p - q) <= tol for p, q in zip(a, b))
+bad = []
+if (img.width, img.height) != (640, 480):
+    bad.append("size %dx%d" % (img.width, img.height))
+else:
+    for sx, sy in [(bx + 4, 4), (bx + 16, 16), (bx + 28, 28)]:
+        if not near(img.pixel(2 * sx, 2 * sy), block, 0):
+            bad.append("block (%d,%d) %s want %s" % (2 * sx, 2 * sy, img.pixel(2 * sx, 2 * sy), block))
+    for sx, sy in [(W - 20, 60), (10, H - 10), (W // 2, H // 2), (W - 5, H - 5)]:
+        want = (sx * 255 // W, sy * 255 // H, 0x40)
+        if not near(img.pixel(2 * sx, 2 * sy), want, 3):
+            bad.append("gradient (%d,%d) %s want ~%s" % (2 * sx, 2 * sy, img.pixel(2 * sx, 2 * sy), want))
+if bad:
+    print("not yet: " + "; ".join(bad[:3]))
+    sys.exit(1)
+print("the guest's panel shows frame %d scaled 2x: block at x=%d in %s, gradient right" % (k, bx, block))
+PY
+	then ok=1; break; fi
+done
+[ $ok = 1 ] || gl_fail "the guest's scanout never showed frame $PAUSE_AT"
+grep -q "zonal-guest: ERROR" "$T/console.log" && gl_fail "guest error"
+echo PASS
