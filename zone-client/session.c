@@ -69,6 +69,7 @@ enum session_state {
 struct pending_present {
 	uint32_t frame_id;
 	uint64_t capture_ns;
+	uint64_t received_ns; /* its last packet (our clock) */
 	bool refresh;
 	bool key;
 };
@@ -496,6 +497,9 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	if (!p.refresh && usable && t_present_ns >= capture) {
 		zc_stats_add_latency(&s->stats, t_present_ns - capture);
 	}
+	if (t_present_ns >= p.received_ns) {
+		zc_samples_add(&s->stats.receive_to_present, t_present_ns - p.received_ns);
+	}
 	if (s->cfg.present_log) {
 		fprintf(s->cfg.present_log, "%u %llu %llu %d %d\n", frame_id,
 			(unsigned long long)t_present_ns, (unsigned long long)p.capture_ns, p.key,
@@ -634,7 +638,8 @@ static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f
 	}
 	if (pixman_region32_not_empty(&applied)) {
 		present_front(s, &(struct pending_present){ .frame_id = f->frame_id,
-			.capture_ns = f->capture_ns, .refresh = h.flags & XPORT_TILES_REFRESH, .key = key },
+			.capture_ns = f->capture_ns, .received_ns = f->last_ns,
+			.refresh = h.flags & XPORT_TILES_REFRESH, .key = key },
 			&applied);
 	}
 	pixman_region32_fini(&applied);
@@ -681,6 +686,7 @@ static void handle_coded_frame(struct zc_session *s, const struct xport_reasm_fr
 	struct pending_present p = {
 		.frame_id = f->frame_id,
 		.capture_ns = f->capture_ns,
+		.received_ns = f->last_ns,
 		.refresh = h.flags & XPORT_CODED_REFRESH,
 		.key = h.flags & XPORT_CODED_KEY,
 	};

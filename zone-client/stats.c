@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* One hour at 60 Hz. */
@@ -17,26 +18,32 @@ void zc_stats_init(struct zc_stats *s)
 
 void zc_stats_finish(struct zc_stats *s)
 {
-	free(s->latency);
-	s->latency = NULL;
-	s->n_latency = s->cap_latency = 0;
+	free(s->latency.v);
+	free(s->receive_to_present.v);
+	memset(&s->latency, 0, sizeof(s->latency));
+	memset(&s->receive_to_present, 0, sizeof(s->receive_to_present));
+}
+
+void zc_samples_add(struct zc_samples *s, uint64_t ns)
+{
+	if (s->n == s->cap) {
+		if (s->cap >= MAX_SAMPLES) {
+			return;
+		}
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *n = realloc(s->v, cap * sizeof(*n));
+		if (!n) {
+			return;
+		}
+		s->v = n;
+		s->cap = cap;
+	}
+	s->v[s->n++] = ns;
 }
 
 void zc_stats_add_latency(struct zc_stats *s, uint64_t ns)
 {
-	if (s->n_latency == s->cap_latency) {
-		if (s->cap_latency >= MAX_SAMPLES) {
-			return;
-		}
-		size_t cap = s->cap_latency ? s->cap_latency * 2 : 1024;
-		uint64_t *n = realloc(s->latency, cap * sizeof(*n));
-		if (!n) {
-			return;
-		}
-		s->latency = n;
-		s->cap_latency = cap;
-	}
-	s->latency[s->n_latency++] = ns;
+	zc_samples_add(&s->latency, ns);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -45,19 +52,34 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-uint64_t zc_stats_percentile(struct zc_stats *s, double pct)
+uint64_t zc_samples_percentile(struct zc_samples *s, double pct)
 {
-	if (s->n_latency == 0) {
+	if (s->n == 0) {
 		return 0;
 	}
-	qsort(s->latency, s->n_latency, sizeof(*s->latency), cmp_u64);
+	qsort(s->v, s->n, sizeof(*s->v), cmp_u64);
 	/* Nearest rank: the smallest sample with at least pct% at or below. */
-	double rank = ceil(pct / 100.0 * (double)s->n_latency);
+	double rank = ceil(pct / 100.0 * (double)s->n);
 	size_t i = rank < 1 ? 0 : (size_t)rank - 1;
-	if (i >= s->n_latency) {
-		i = s->n_latency - 1;
+	if (i >= s->n) {
+		i = s->n - 1;
 	}
-	return s->latency[i];
+	return s->v[i];
+}
+
+uint64_t zc_stats_percentile(struct zc_stats *s, double pct)
+{
+	return zc_samples_percentile(&s->latency, pct);
+}
+
+/* "name": {"p50": ..., "p90": ..., "p99": ..., "max": ..., "samples": N} */
+static void write_samples(FILE *f, const char *name, struct zc_samples *s)
+{
+	double ms = 1e-6;
+	fprintf(f, "  \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f, "
+		"\"samples\": %zu}", name, (double)zc_samples_percentile(s, 50) * ms,
+		(double)zc_samples_percentile(s, 90) * ms, (double)zc_samples_percentile(s, 99) * ms,
+		(double)zc_samples_percentile(s, 100) * ms, s->n);
 }
 
 static void json_string(FILE *f, const char *str)
@@ -101,11 +123,19 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 		s->clock_ntp ? "ntp-offset" : "same-host-monotonic");
 	fprintf(f, "  \"clock_offset_ms\": %.3f,\n  \"rtt_ms\": %.3f,\n",
 		(double)s->clock_offset_ns * ms, (double)s->rtt_ns * ms);
-	uint64_t p50 = zc_stats_percentile(s, 50), p90 = zc_stats_percentile(s, 90);
-	uint64_t p99 = zc_stats_percentile(s, 99), max = zc_stats_percentile(s, 100);
-	fprintf(f, "  \"latency_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, "
-		"\"max\": %.3f, \"samples\": %zu}\n}\n",
-		(double)p50 * ms, (double)p90 * ms, (double)p99 * ms, (double)max * ms, s->n_latency);
+	/* The whole process (GStreamer's decoder threads too), per frame shown. */
+	struct rusage ru;
+	double cpu_ms = 0;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+			(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
+	}
+	fprintf(f, "  \"cpu_ms\": %.1f,\n  \"cpu_ms_per_frame\": %.3f,\n", cpu_ms,
+		s->frames_presented ? cpu_ms / (double)s->frames_presented : 0.0);
+	write_samples(f, "receive_to_present_ms", &s->receive_to_present);
+	fprintf(f, ",\n");
+	write_samples(f, "latency_ms", &s->latency);
+	fprintf(f, "\n}\n");
 	return ferror(f) ? -EIO : 0;
 }
 

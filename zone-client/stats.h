@@ -7,7 +7,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* What the client measured, written as JSON by --stats. */
+/* Samples of one measure (ns), bounded (MAX_SAMPLES: an hour at 60 Hz). */
+struct zc_samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+void zc_samples_add(struct zc_samples *s, uint64_t ns);
+/* Nearest-rank percentile (0..100), ns; 0 if none. Sorts the samples. */
+uint64_t zc_samples_percentile(struct zc_samples *s, double pct);
+
+/* What the client measured, written as JSON by --stats. The same fields
+ * for every backend. */
 struct zc_stats {
 	uint64_t frames_presented;
 	uint64_t frames_dropped;  /* never shown: lost, unusable base, or bad */
@@ -29,17 +39,18 @@ struct zc_stats {
 	bool clock_ntp;            /* latency corrected by it (cross-host), else same host */
 	bool clock_ptp;            /* ...and it is exact: both CLOCK_TAIs PTP-synchronised */
 	uint64_t rtt_ns;
-	/* Latency samples, ns (present - t_flush), for non-refresh frames. */
-	uint64_t *latency;
-	size_t n_latency, cap_latency;
+	/* Latency (present - the guest's flush), for non-refresh frames. */
+	struct zc_samples latency;
+	/* The client's own part: last packet of the frame received -> on the
+	 * panel (reassembly, CRC, decode, copy, the display's wait). */
+	struct zc_samples receive_to_present;
 };
 
 void zc_stats_init(struct zc_stats *s);
 void zc_stats_finish(struct zc_stats *s);
 /* Drops the sample past a fixed cap (memory stays bounded on long runs). */
 void zc_stats_add_latency(struct zc_stats *s, uint64_t ns);
-/* Nearest-rank percentile (0..100) of the latency samples, ns; 0 if none.
- * Sorts the samples. */
+/* zc_samples_percentile() of the latency. */
 uint64_t zc_stats_percentile(struct zc_stats *s, double pct);
 
 struct zc_stats_info {

@@ -91,7 +91,7 @@ if (img.width, img.height) != (640, 480):
     bad("the screenshot is %dx%d, want 640x480" % (img.width, img.height))
 if st["present_source"] != "wp_presentation":
     bad("present_source %r" % st["present_source"])
-if st["frames_presented"] < 30 or st["latency_ms"]["p50"] is None:
+if st["frames_presented"] < 30 or st["latency_ms"]["samples"] < 30:
     bad("too few frames shown with a present time")
 # zone-source's frame k: gradient (x*255//W, y*255//H, 0x40) with a 32x32
 # block at bx = 4k mod (W-32) in colour ((k*37)&255, (k*91)&255, k&255);
