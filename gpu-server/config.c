@@ -332,6 +332,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			snprintf(g->vhost_user, sizeof(g->vhost_user), "%s", value);
 			return 1;
 		}
+		if (strcmp(name, "input") == 0) {
+			if (!*value || strlen(value) >= sizeof(g->input)) {
+				return fail(st, "input: bad path");
+			}
+			snprintf(g->input, sizeof(g->input), "%s", value);
+			return 1;
+		}
 		if (strcmp(name, "qemu-ui") == 0) {
 			if (strncmp(value, "qmp:", 4) != 0 && strncmp(value, "vnc:", 4) != 0) {
 				return fail(st, "qemu-ui=%s: expected qmp:PATH or vnc:PATH[,PATH...]",

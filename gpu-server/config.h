@@ -21,6 +21,9 @@
 struct gs_guest_config {
 	char name[GS_NAME_MAX];
 	char vhost_user[PATH_MAX];  /* socket path gpu-server listens on */
+	/* input=: a vhost-user-input device's socket: the panel's touches and
+	 * keys on this guest's layers (QEMU -device vhost-user-input-pci). */
+	char input[PATH_MAX];
 	uint64_t quota_bytes;       /* host memory bound for its resources */
 	/* Where to reach QEMU's UI layer to raise connector hotplug events
 	 * ("qmp:PATH" or "vnc:PATH[,PATH...]", docs/hotplug.md); empty: none,

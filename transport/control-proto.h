@@ -30,6 +30,8 @@
  *                <--- RTP media on UDP, RTCP both ways (rtcp-mux) --->
  *   HEARTBEAT    ------------------>           every ~1 s
  *                <------------------ HEARTBEAT (echo, for an NTP-style offset)
+ *   INPUT        ------------------>           (since version 3: the panel's
+ *                                               touches, pointer and keys)
  *   BYE          ------------------>           (either side, then close)
  *
  * A peer silent for XPORT_CTL_TIMEOUT_MS is dropped. Any message that is
@@ -43,7 +45,7 @@
 
 #define XPORT_CTL_DEFAULT_PORT 7300
 
-#define XPORT_CTL_VERSION 2     /* the version this code speaks */
+#define XPORT_CTL_VERSION 3     /* the version this code speaks */
 #define XPORT_CTL_VERSION_MIN 1 /* the oldest version it accepts */
 
 #define XPORT_CTL_HDR_SIZE 8
@@ -67,6 +69,7 @@ enum xport_ctl_type {
 	XPORT_CTL_HEARTBEAT = 4,
 	XPORT_CTL_BYE = 5,
 	XPORT_CTL_AUTH = 6,
+	XPORT_CTL_INPUT = 7,
 	XPORT_CTL_TYPE_COUNT,
 };
 
@@ -170,6 +173,39 @@ struct xport_ctl_auth {
 	uint8_t client_proof[XPORT_CTL_PROOF];
 };
 
+enum xport_ctl_input_kind {
+	XPORT_INPUT_TOUCH_DOWN = 1, /* x, y; slot */
+	XPORT_INPUT_TOUCH_MOTION = 2,
+	XPORT_INPUT_TOUCH_UP = 3,   /* slot (x, y: where it was last) */
+	XPORT_INPUT_POINTER = 4,    /* x, y: the pointer moved there */
+	XPORT_INPUT_BUTTON = 5,     /* code (evdev BTN_*), value 1 pressed / 0 released */
+	XPORT_INPUT_KEY = 6,        /* code (evdev KEY_*), value 1 pressed / 0 released */
+	XPORT_INPUT_KIND_MAX = 6,
+};
+
+/* INPUT, client -> server, once joined (since version 3): one event of the
+ * panel, in zone coordinates. The server gives it to the guest whose layer
+ * is under the point (keys: to the guest touched or clicked last in the
+ * zone; a touch or press stays with the guest it started on until it ends).
+ *   0  1  kind           enum xport_ctl_input_kind
+ *   1  1  slot           touch point 0..9 (0 for the others)
+ *   2  2  reserved       0
+ *   4  4  x              zone pixels, 24.8 fixed point (x * 256), signed
+ *   8  4  y
+ *   12 2  code           evdev code (BUTTON, KEY)
+ *   14 2  value          1 pressed, 0 released (BUTTON, KEY)
+ *   16 8  t_ns           when it happened, the client's CLOCK_MONOTONIC
+ */
+#define XPORT_CTL_INPUT_MIN 24
+#define XPORT_INPUT_SLOTS 10
+struct xport_ctl_input {
+	uint8_t kind;
+	uint8_t slot;
+	int32_t x, y; /* 24.8 */
+	uint16_t code, value;
+	uint64_t t_ns;
+};
+
 enum xport_ctl_error_code {
 	XPORT_CTL_ERR_MALFORMED = 1,    /* a message could not be parsed */
 	XPORT_CTL_ERR_BAD_VERSION = 2,  /* no protocol version in common */
@@ -237,6 +273,7 @@ struct xport_ctl_msg {
 		struct xport_ctl_heartbeat heartbeat;
 		struct xport_ctl_bye bye;
 		struct xport_ctl_auth auth;
+		struct xport_ctl_input input;
 	};
 };
 

@@ -289,6 +289,45 @@ static int encode_auth(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, 
 	return 0;
 }
 
+static int parse_input(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
+{
+	struct xport_ctl_input *in = &msg->input;
+	in->kind = p[0];
+	in->slot = p[1];
+	in->x = (int32_t)xport_get_le32(p + 4);
+	in->y = (int32_t)xport_get_le32(p + 8);
+	in->code = xport_get_le16(p + 12);
+	in->value = xport_get_le16(p + 14);
+	in->t_ns = xport_get_le64(p + 16);
+	if (in->kind < 1 || in->kind > XPORT_INPUT_KIND_MAX || in->slot >= XPORT_INPUT_SLOTS ||
+		p[2] || p[3] || in->value > 1) {
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static int encode_input(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, size_t *len)
+{
+	const struct xport_ctl_input *in = &msg->input;
+	if (in->kind < 1 || in->kind > XPORT_INPUT_KIND_MAX || in->slot >= XPORT_INPUT_SLOTS ||
+		in->value > 1) {
+		return -EINVAL;
+	}
+	*len = XPORT_CTL_INPUT_MIN;
+	if (cap < *len) {
+		return -ENOSPC;
+	}
+	p[0] = in->kind;
+	p[1] = in->slot;
+	p[2] = p[3] = 0;
+	xport_put_le32(p + 4, (uint32_t)in->x);
+	xport_put_le32(p + 8, (uint32_t)in->y);
+	xport_put_le16(p + 12, in->code);
+	xport_put_le16(p + 14, in->value);
+	xport_put_le64(p + 16, in->t_ns);
+	return 0;
+}
+
 static const struct ctl_type_ops type_ops[XPORT_CTL_TYPE_COUNT] = {
 	[XPORT_CTL_HELLO] = { "HELLO", XPORT_CTL_HELLO_MIN, parse_hello, encode_hello },
 	[XPORT_CTL_WELCOME] = { "WELCOME", XPORT_CTL_WELCOME_MIN, parse_welcome, encode_welcome },
@@ -297,6 +336,7 @@ static const struct ctl_type_ops type_ops[XPORT_CTL_TYPE_COUNT] = {
 		encode_heartbeat },
 	[XPORT_CTL_BYE] = { "BYE", XPORT_CTL_BYE_MIN, parse_bye, encode_bye },
 	[XPORT_CTL_AUTH] = { "AUTH", XPORT_CTL_AUTH_MIN, parse_auth, encode_auth },
+	[XPORT_CTL_INPUT] = { "INPUT", XPORT_CTL_INPUT_MIN, parse_input, encode_input },
 };
 
 static const struct ctl_type_ops *ops_for(uint16_t type)

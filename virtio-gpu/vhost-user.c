@@ -109,7 +109,9 @@ struct vu_rx {
 
 struct vgpu_vhost_user {
 	struct zl_loop *loop;
-	struct vgpu_device *dev;
+	struct vgpu_device *dev;  /* the GPU, or NULL: ops serve another device */
+	const struct vgpu_vhost_user_device *ops;
+	void *ops_dev;
 	const struct vgpu_vhost_user_listener *listener;
 	void *data;
 
@@ -376,14 +378,18 @@ static void install_mem(struct vgpu_vhost_user *vu, struct vgpu_mem *new)
 	struct vgpu_mem old = vu->mem;
 	vu->mem = *new;
 	vu->mem.generation = old.generation + 1;
-	vgpu_device_set_mem(vu->dev, vu->mem.n_regions ? &vu->mem : NULL);
+	if (vu->dev) {
+		vgpu_device_set_mem(vu->dev, vu->mem.n_regions ? &vu->mem : NULL);
+	}
 	vgpu_mem_finish(&old);
 }
 
 static void drop_mem(struct vgpu_vhost_user *vu)
 {
 	struct vgpu_mem empty = { 0 };
-	vgpu_device_set_mem(vu->dev, NULL);
+	if (vu->dev) {
+		vgpu_device_set_mem(vu->dev, NULL);
+	}
 	struct vgpu_mem old = vu->mem;
 	vu->mem = empty;
 	vu->mem.generation = old.generation + 1;
@@ -488,6 +494,15 @@ static size_t cursor_handler(void *data, const struct vgpu_vq_chain *c)
 		c->iov + c->n_read, c->n_write);
 }
 
+/* Another device's chain (ops): written and returned at once. */
+static size_t ops_handler(void *data, const struct vgpu_vq_chain *c)
+{
+	struct vu_ring *ring = data;
+	struct vgpu_vhost_user *vu = ring->vu;
+	return vu->ops->process(vu->ops_dev, ring->vq.index, c->iov, c->n_read,
+		c->iov + c->n_read, c->n_write);
+}
+
 static void ring_notify(void *data)
 {
 	struct vu_ring *ring = data;
@@ -497,7 +512,8 @@ static void ring_notify(void *data)
 	}
 }
 
-static void ring_process(struct vgpu_vhost_user *vu, struct vu_ring *ring)
+static void ring_process_budget(struct vgpu_vhost_user *vu, struct vu_ring *ring,
+	unsigned budget)
 {
 	ring->resched = false;
 	if (!ring_ready(vu, ring)) {
@@ -505,8 +521,18 @@ static void ring_process(struct vgpu_vhost_user *vu, struct vu_ring *ring)
 	}
 	bool more = false;
 	uint64_t bad_before = ring->vq.n_bad_chains;
-	int r = vgpu_vq_process(&ring->vq, &vu->mem, vu->chain, VU_RING_BUDGET,
-		ring->vq.index == VU_CTRL_QUEUE ? ctrl_handler : cursor_handler,
+	vgpu_vq_handler handler = vu->ops ? ops_handler :
+		ring->vq.index == VU_CTRL_QUEUE ? ctrl_handler : cursor_handler;
+	if (vu->ops && vu->ops->budget) {
+		/* A device that fills buffers as it has data takes only as many
+		 * as it can fill. */
+		unsigned b = vu->ops->budget(vu->ops_dev, ring->vq.index);
+		budget = b < budget ? b : budget;
+		if (budget == 0) {
+			return;
+		}
+	}
+	int r = vgpu_vq_process(&ring->vq, &vu->mem, vu->chain, budget, handler,
 		ring_notify, ring, &more);
 	vu->stats.bad_chains += ring->vq.n_bad_chains - bad_before;
 	if (r < 0) {
@@ -516,6 +542,18 @@ static void ring_process(struct vgpu_vhost_user *vu, struct vu_ring *ring)
 	if (more) {
 		ring->resched = true;
 		signal_eventfd(vu->resched_fd);
+	}
+}
+
+static void ring_process(struct vgpu_vhost_user *vu, struct vu_ring *ring)
+{
+	ring_process_budget(vu, ring, VU_RING_BUDGET);
+}
+
+void vgpu_vhost_user_process_queue(struct vgpu_vhost_user *vu, unsigned queue)
+{
+	if (queue < VU_NUM_QUEUES) {
+		ring_process(vu, &vu->rings[queue]);
 	}
 }
 
@@ -722,7 +760,11 @@ static int display_open(struct vgpu_vhost_user *vu, int fd)
 static void device_reset(struct vgpu_vhost_user *vu)
 {
 	vu->ring_gen++;
-	vgpu_device_reset(vu->dev);
+	if (vu->dev) {
+		vgpu_device_reset(vu->dev);
+	} else {
+		vu->ops->reset(vu->ops_dev);
+	}
 	vu->ctrl_since_reset = 0;
 	vu->broken = false;
 	vu->stats.broken = false;
@@ -835,15 +877,20 @@ static int msg_state(const struct vu_msg *m, struct vhost_user_vring_state *s)
 	return s->index < VU_NUM_QUEUES ? 0 : -EINVAL;
 }
 
+static uint64_t device_features(struct vgpu_vhost_user *vu)
+{
+	return vu->dev ? vgpu_device_features(vu->dev) : vu->ops->features;
+}
+
 static int h_get_features(struct vgpu_vhost_user *vu, struct vu_msg *m)
 {
-	uint64_t f = vu_transport_features | vgpu_device_features(vu->dev);
+	uint64_t f = vu_transport_features | device_features(vu);
 	return reply_u64(vu, m->hdr.request, f);
 }
 
 static int h_set_features(struct vgpu_vhost_user *vu, struct vu_msg *m)
 {
-	uint64_t offered = vu_transport_features | vgpu_device_features(vu->dev);
+	uint64_t offered = vu_transport_features | device_features(vu);
 	uint64_t f = msg_u64(m);
 	/* QEMU's vhost-user-gpu offers the guest its own transport bits
 	 * (e.g. RING_RESET) whatever we offered and passes on what the guest
@@ -865,7 +912,9 @@ static int h_set_features(struct vgpu_vhost_user *vu, struct vu_msg *m)
 			vu->rings[i].enabled = true;
 		}
 	}
-	vgpu_device_set_features(vu->dev, f & vgpu_device_features(vu->dev));
+	if (vu->dev) {
+		vgpu_device_set_features(vu->dev, f & vgpu_device_features(vu->dev));
+	}
 	if (f & ((1ull << VU_VIRTIO_F_ACCESS_PLATFORM) | (1ull << VU_VIRTIO_F_RING_PACKED))) {
 		zl_err("vhost-user: packed rings and IOMMU translation are not supported");
 		vu->broken = true;
@@ -1205,8 +1254,37 @@ static int h_set_vring_enable(struct vgpu_vhost_user *vu, struct vu_msg *m)
 	return 0;
 }
 
+/* Another device's config space (ops): the whole of it read or written at
+ * any offset within it. */
+static int ops_config(struct vgpu_vhost_user *vu, struct vu_msg *m, bool get)
+{
+	struct vhost_user_config c;
+	memset(&c, 0, sizeof(c));
+	memcpy(&c, m->payload, m->hdr.size);
+	uint8_t cfg[VGPU_VHOST_USER_CONFIG_MAX];
+	size_t len = vu->ops->get_config(vu->ops_dev, cfg, sizeof(cfg));
+	if (m->hdr.size != VHOST_USER_CONFIG_HDR_SIZE + c.size || c.size > len ||
+		c.offset > len - c.size) {
+		zl_err("vhost-user: %s_CONFIG of %u bytes at %u (config space: %zu)",
+			get ? "GET" : "SET", c.size, c.offset, len);
+		if (get) {
+			send_reply(vu, m->hdr.request, NULL, 0);
+		}
+		return -EINVAL;
+	}
+	if (!get) {
+		vu->ops->set_config(vu->ops_dev, c.offset, c.region, c.size);
+		return 0;
+	}
+	memcpy(c.region, cfg + c.offset, c.size);
+	return send_reply(vu, m->hdr.request, &c, VHOST_USER_CONFIG_HDR_SIZE + c.size);
+}
+
 static int h_get_config(struct vgpu_vhost_user *vu, struct vu_msg *m)
 {
+	if (!vu->dev) {
+		return ops_config(vu, m, true);
+	}
 	struct vhost_user_config c;
 	memset(&c, 0, sizeof(c));
 	memcpy(&c, m->payload, m->hdr.size);
@@ -1227,6 +1305,9 @@ static int h_get_config(struct vgpu_vhost_user *vu, struct vu_msg *m)
 
 static int h_set_config(struct vgpu_vhost_user *vu, struct vu_msg *m)
 {
+	if (!vu->dev) {
+		return ops_config(vu, m, false);
+	}
 	struct vhost_user_config c;
 	memset(&c, 0, sizeof(c));
 	memcpy(&c, m->payload, m->hdr.size);
@@ -1252,7 +1333,7 @@ static int h_set_config(struct vgpu_vhost_user *vu, struct vu_msg *m)
 
 static int h_gpu_set_socket(struct vgpu_vhost_user *vu, struct vu_msg *m)
 {
-	if (m->n_fds != 1) {
+	if (m->n_fds != 1 || !vu->dev) {
 		return -EINVAL;
 	}
 	int fd = m->fds[0];
@@ -1608,8 +1689,26 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+static struct vgpu_vhost_user *create(struct zl_loop *loop, const char *socket_path,
+	struct vgpu_device *dev, const struct vgpu_vhost_user_device *ops, void *ops_dev,
+	const struct vgpu_vhost_user_listener *listener, void *data);
+
 struct vgpu_vhost_user *vgpu_vhost_user_create(struct zl_loop *loop, const char *socket_path,
 	struct vgpu_device *dev, const struct vgpu_vhost_user_listener *listener, void *data)
+{
+	return create(loop, socket_path, dev, NULL, NULL, listener, data);
+}
+
+struct vgpu_vhost_user *vgpu_vhost_user_create_device(struct zl_loop *loop,
+	const char *socket_path, const struct vgpu_vhost_user_device *ops, void *dev,
+	const struct vgpu_vhost_user_listener *listener, void *data)
+{
+	return create(loop, socket_path, NULL, ops, dev, listener, data);
+}
+
+static struct vgpu_vhost_user *create(struct zl_loop *loop, const char *socket_path,
+	struct vgpu_device *dev, const struct vgpu_vhost_user_device *ops, void *ops_dev,
+	const struct vgpu_vhost_user_listener *listener, void *data)
 {
 	struct vgpu_vhost_user *vu = calloc(1, sizeof(*vu));
 	if (!vu) {
@@ -1617,6 +1716,8 @@ struct vgpu_vhost_user *vgpu_vhost_user_create(struct zl_loop *loop, const char 
 	}
 	vu->loop = loop;
 	vu->dev = dev;
+	vu->ops = ops;
+	vu->ops_dev = ops_dev;
 	vu->listener = listener;
 	vu->data = data;
 	vu->listen_fd = -1;

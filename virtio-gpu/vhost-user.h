@@ -57,6 +57,35 @@ struct vgpu_vhost_user_listener {
  * result; listener may be NULL. Returns NULL on failure (logged). */
 struct vgpu_vhost_user *vgpu_vhost_user_create(struct zl_loop *loop, const char *socket_path,
 	struct vgpu_device *dev, const struct vgpu_vhost_user_listener *listener, void *data);
+/* Another virtio device over the same vhost-user machinery (two split
+ * virtqueues, eventfd kicks and calls, guest memory, config space): what
+ * the backend needs of it. Everything is called on the loop. */
+#define VGPU_VHOST_USER_CONFIG_MAX 256
+struct iovec;
+struct vgpu_vhost_user_device {
+	const char *name;  /* for logs */
+	uint64_t features; /* device feature bits (transport bits are added) */
+	/* Forget everything (a reset, a disconnect). */
+	void (*reset)(void *dev);
+	/* The config space now (at most max bytes); its length. */
+	size_t (*get_config)(void *dev, uint8_t *buf, size_t max);
+	/* The frontend wrote size bytes at offset (within the length above). */
+	void (*set_config)(void *dev, uint32_t offset, const uint8_t *buf, uint32_t size);
+	/* A chain of queue q: its readable and writable buffers (guest memory,
+	 * hostile); returns the bytes written. */
+	size_t (*process)(void *dev, unsigned queue, const struct iovec *in, unsigned n_in,
+		const struct iovec *out, unsigned n_out);
+	/* How many chains of queue q to take now (a device that fills buffers
+	 * only when it has something: its count); NULL: as many as there are. */
+	unsigned (*budget)(void *dev, unsigned queue);
+};
+struct vgpu_vhost_user *vgpu_vhost_user_create_device(struct zl_loop *loop,
+	const char *socket_path, const struct vgpu_vhost_user_device *ops, void *dev,
+	const struct vgpu_vhost_user_listener *listener, void *data);
+/* The device has something for queue q: take the guest's buffers now (up to
+ * its budget). */
+void vgpu_vhost_user_process_queue(struct vgpu_vhost_user *vu, unsigned queue);
+
 /* Accepts NULL. Unmaps guest memory, closes every fd and unlinks the socket.
  * Does not reset the device (it may be destroyed next) but detaches the
  * guest memory from it. */
