@@ -159,6 +159,7 @@ struct gs_control {
 	struct xport_psk psk;
 	enum gs_control_advertise advertise;
 	bool clock_ptp;
+	uint64_t inputs;
 };
 
 static uint32_t random_u32(void)
@@ -1065,6 +1066,18 @@ static void handle_message(struct gs_client *c, const struct xport_ctl_msg *msg)
 		return;
 	case XPORT_CTL_BYE:
 		client_close(c, "said goodbye");
+		return;
+	case XPORT_CTL_INPUT:
+		/* Only from a member of the zone (authenticated, if there is a
+		 * key): its panel's events, for the guests on that zone. */
+		if (c->state != CLIENT_ACTIVE || !c->zone) {
+			client_fail(c, XPORT_CTL_ERR_PROTOCOL, "INPUT before joining a zone");
+			return;
+		}
+		c->ctl->inputs++;
+		if (c->ctl->listener && c->ctl->listener->input) {
+			c->ctl->listener->input(c->ctl->data, c->zone->index, &msg->input);
+		}
 		return;
 	case XPORT_CTL_ERROR:
 		zl_warn("control: client %s reports error %u: %s", c->name, msg->error.code,

@@ -16,6 +16,8 @@
 
 #include "util/loop.h"
 
+struct xport_ctl_input;
+
 struct gs_zone_desc {
 	const char *name;      /* what clients ask for in HELLO; copied */
 	uint32_t width, height, refresh_hz;
@@ -40,6 +42,9 @@ struct gs_control_listener {
 	/* h264/jpeg zones: a client needs a key frame (it joined, or lost
 	 * frames): encode the zone's image as one (a refresh), soon. */
 	void (*encode_key)(void *data, unsigned zone);
+	/* An input event of a client's panel on this zone (zone coordinates;
+	 * parsed, not yet checked against the zone's layers). May be NULL. */
+	void (*input)(void *data, unsigned zone, const struct xport_ctl_input *ev);
 };
 
 struct gs_control;

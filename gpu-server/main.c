@@ -24,7 +24,9 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "input-route.h"
 #include "virtio-gpu/gpu.h"
+#include "virtio-gpu/input.h"
 #include "virtio-gpu/vhost-user.h"
 #include "virtio-gpu/renderer.h"
 #include "virtio-gpu/vtest.h"
@@ -38,6 +40,7 @@ struct guest {
 	struct vgpu_device *dev;
 	struct vgpu_vhost_user *vu;
 	struct gs_qemu_ui *ui;           /* hotplug channel, or NULL */
+	struct vgpu_input *input;        /* [guest] input=: its touchscreen, or NULL */
 	struct vgpu_device_config dev_config;
 	unsigned viewers[VGPU_MAX_SCANOUTS]; /* zone clients showing each scanout */
 	/* vtest-app guests (no dev, no vu): our copy of the app's last frame,
@@ -51,6 +54,7 @@ struct server {
 	struct zl_loop *loop;
 	struct guest guests[GS_MAX_GUESTS];
 	struct comp_zone *zones[GS_MAX_ZONES];
+	struct gs_input_route input_routes[GS_MAX_ZONES];
 	struct gs_control *control;
 	struct zl_source *signal_src;
 	int signal_fd;
@@ -218,10 +222,47 @@ static void on_encoded(void *data, const uint8_t *bytes, size_t len, bool key,
 	gs_control_zone_encoded(e->s->control, e->zi, bytes, len, key, capture_ns, refresh);
 }
 
+/* A zone client's panel: to the guest under the event, as that guest's
+ * touchscreen and keyboard (input-route.h). */
+static void on_input(void *data, unsigned zi, const struct xport_ctl_input *ev)
+{
+	struct server *s = data;
+	struct gs_input_target t;
+	enum gs_input_action a = gs_input_route(&s->input_routes[zi],
+		comp_zone_config(s->zones[zi]), ev, VGPU_INPUT_ABS_MAX, &t);
+	if (a == GS_INPUT_NONE || t.guest >= s->config.n_guests) {
+		return;
+	}
+	struct guest *g = &s->guests[t.guest];
+	zl_dbg("input", "zone %s: event %u at %.1f,%.1f -> guest %s scanout %u (%u,%u) code %u %u",
+		s->config.zones[zi].name, ev->kind, ev->x / 256.0, ev->y / 256.0, g->config->name,
+		t.scanout, t.x, t.y, t.code, t.pressed);
+	if (!g->input) {
+		return; /* the guest has no input device */
+	}
+	switch (a) {
+	case GS_INPUT_TOUCH_DOWN:
+		vgpu_input_touch(g->input, t.x, t.y, true, false);
+		break;
+	case GS_INPUT_TOUCH_MOTION:
+		vgpu_input_touch(g->input, t.x, t.y, false, false);
+		break;
+	case GS_INPUT_TOUCH_UP:
+		vgpu_input_touch(g->input, t.x, t.y, false, true);
+		break;
+	case GS_INPUT_KEY:
+		vgpu_input_key(g->input, t.code, t.pressed);
+		break;
+	default:
+		break;
+	}
+}
+
 static const struct gs_control_listener control_listener = {
 	.client_joined = on_client_joined,
 	.client_left = on_client_left,
 	.encode_key = on_encode_key,
+	.input = on_input,
 };
 
 static void on_signal(void *data, int fd, uint32_t events)
@@ -434,6 +475,7 @@ static int server_init(struct server *s)
 			.n_layers = z->n_layers,
 		};
 		memcpy(cz.layers, z->layers, sizeof(cz.layers));
+		gs_input_route_init(&s->input_routes[zi]);
 		s->zones[zi] = s->gl_compose ? comp_zone_create_gl(&cz, &s->gl_engine) :
 			comp_zone_create(&cz);
 		if (!s->zones[zi]) {
@@ -554,6 +596,14 @@ static int server_init(struct server *s)
 			zl_err("guest %s: cannot listen on %s", g->config->name, g->config->vhost_user);
 			return -EADDRNOTAVAIL;
 		}
+		if (*g->config->input) {
+			g->input = vgpu_input_create(s->loop, g->config->input, g->config->name);
+			if (!g->input) {
+				zl_err("guest %s: cannot listen on input=%s", g->config->name,
+					g->config->input);
+				return -EADDRNOTAVAIL;
+			}
+		}
 		if (*g->config->qemu_ui) {
 			g->ui = gs_qemu_ui_create(s->loop, g->config->qemu_ui, g->config->name);
 			if (!g->ui) {
@@ -597,6 +647,7 @@ static void server_finish(struct server *s)
 	for (unsigned gi = 0; gi < GS_MAX_GUESTS; gi++) {
 		gs_qemu_ui_destroy(s->guests[gi].ui);
 		vgpu_vhost_user_destroy(s->guests[gi].vu);
+		vgpu_input_destroy(s->guests[gi].input);
 		vgpu_device_destroy(s->guests[gi].dev);
 		if (s->guests[gi].vtest_frame) {
 			pixman_image_unref(s->guests[gi].vtest_frame);
