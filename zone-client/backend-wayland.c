@@ -78,6 +78,14 @@ struct wl_backend {
 	clockid_t pres_clock;
 	struct output outputs[MAX_OUTPUTS];
 	unsigned n_outputs;
+	/* The seat: its events go to the session in zone coordinates. */
+	struct wl_seat *seat;
+	struct wl_pointer *pointer;
+	struct wl_touch *touch;
+	struct wl_keyboard *keyboard;
+	double ptr_x, ptr_y;        /* zone pixels */
+	int32_t touch_id[10];       /* slot -> wl_touch id; -1 free */
+	double touch_x[10], touch_y[10];
 
 	struct wl_surface *surface;
 	struct xdg_surface *xdg_surface;
@@ -262,6 +270,225 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = fb_discarded,
 };
 
+/* --- the seat --- */
+
+static void emit(struct wl_backend *wl, enum zc_input_kind kind, unsigned slot, double x, double y,
+	uint16_t code, bool pressed)
+{
+	struct zc_input_event ev = { kind, slot, x, y, code, pressed };
+	if (wl->listener && wl->listener->input && !wl->dead) {
+		wl->listener->input(wl->data, &ev);
+	}
+}
+
+/* Surface coordinates to zone pixels (the viewport scales the zone). */
+static void to_zone(const struct wl_backend *wl, wl_fixed_t sx, wl_fixed_t sy, double *x,
+	double *y)
+{
+	*x = wl_fixed_to_double(sx) * wl->width / (wl->surf_w > 0 ? wl->surf_w : 1);
+	*y = wl_fixed_to_double(sy) * wl->height / (wl->surf_h > 0 ? wl->surf_h : 1);
+}
+
+static void ptr_enter(void *data, struct wl_pointer *p, uint32_t serial, struct wl_surface *s,
+	wl_fixed_t x, wl_fixed_t y)
+{
+	(void)p, (void)serial, (void)s;
+	struct wl_backend *wl = data;
+	to_zone(wl, x, y, &wl->ptr_x, &wl->ptr_y);
+	emit(wl, ZC_INPUT_POINTER, 0, wl->ptr_x, wl->ptr_y, 0, false);
+}
+
+static void ptr_leave(void *data, struct wl_pointer *p, uint32_t serial, struct wl_surface *s)
+{
+	(void)data, (void)p, (void)serial, (void)s;
+}
+
+static void ptr_motion(void *data, struct wl_pointer *p, uint32_t time, wl_fixed_t x,
+	wl_fixed_t y)
+{
+	(void)p, (void)time;
+	struct wl_backend *wl = data;
+	to_zone(wl, x, y, &wl->ptr_x, &wl->ptr_y);
+	emit(wl, ZC_INPUT_POINTER, 0, wl->ptr_x, wl->ptr_y, 0, false);
+}
+
+static void ptr_button(void *data, struct wl_pointer *p, uint32_t serial, uint32_t time,
+	uint32_t button, uint32_t state)
+{
+	(void)p, (void)serial, (void)time;
+	struct wl_backend *wl = data;
+	emit(wl, ZC_INPUT_BUTTON, 0, wl->ptr_x, wl->ptr_y, (uint16_t)button,
+		state == WL_POINTER_BUTTON_STATE_PRESSED);
+}
+
+static void ptr_axis(void *data, struct wl_pointer *p, uint32_t time, uint32_t axis,
+	wl_fixed_t value)
+{
+	(void)data, (void)p, (void)time, (void)axis, (void)value;
+}
+
+static const struct wl_pointer_listener pointer_listener = {
+	.enter = ptr_enter,
+	.leave = ptr_leave,
+	.motion = ptr_motion,
+	.button = ptr_button,
+	.axis = ptr_axis,
+};
+
+static int touch_slot(struct wl_backend *wl, int32_t id, bool alloc)
+{
+	for (int i = 0; i < 10; i++) {
+		if (wl->touch_id[i] == id) {
+			return i;
+		}
+	}
+	for (int i = 0; alloc && i < 10; i++) {
+		if (wl->touch_id[i] < 0) {
+			wl->touch_id[i] = id;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void touch_down(void *data, struct wl_touch *t, uint32_t serial, uint32_t time,
+	struct wl_surface *s, int32_t id, wl_fixed_t x, wl_fixed_t y)
+{
+	(void)t, (void)serial, (void)time, (void)s;
+	struct wl_backend *wl = data;
+	int slot = touch_slot(wl, id, true);
+	if (slot >= 0) {
+		to_zone(wl, x, y, &wl->touch_x[slot], &wl->touch_y[slot]);
+		emit(wl, ZC_INPUT_TOUCH_DOWN, (unsigned)slot, wl->touch_x[slot], wl->touch_y[slot],
+			0, true);
+	}
+}
+
+static void touch_up(void *data, struct wl_touch *t, uint32_t serial, uint32_t time, int32_t id)
+{
+	(void)t, (void)serial, (void)time;
+	struct wl_backend *wl = data;
+	int slot = touch_slot(wl, id, false);
+	if (slot >= 0) {
+		wl->touch_id[slot] = -1;
+		emit(wl, ZC_INPUT_TOUCH_UP, (unsigned)slot, wl->touch_x[slot], wl->touch_y[slot], 0,
+			false);
+	}
+}
+
+static void touch_motion(void *data, struct wl_touch *t, uint32_t time, int32_t id, wl_fixed_t x,
+	wl_fixed_t y)
+{
+	(void)t, (void)time;
+	struct wl_backend *wl = data;
+	int slot = touch_slot(wl, id, false);
+	if (slot >= 0) {
+		to_zone(wl, x, y, &wl->touch_x[slot], &wl->touch_y[slot]);
+		emit(wl, ZC_INPUT_TOUCH_MOTION, (unsigned)slot, wl->touch_x[slot],
+			wl->touch_y[slot], 0, true);
+	}
+}
+
+static void touch_frame(void *data, struct wl_touch *t)
+{
+	(void)data, (void)t;
+}
+
+static void touch_cancel(void *data, struct wl_touch *t)
+{
+	(void)t;
+	struct wl_backend *wl = data;
+	/* The compositor took the touches: they end where they were. */
+	for (unsigned i = 0; i < 10; i++) {
+		if (wl->touch_id[i] >= 0) {
+			wl->touch_id[i] = -1;
+			emit(wl, ZC_INPUT_TOUCH_UP, i, wl->touch_x[i], wl->touch_y[i], 0, false);
+		}
+	}
+}
+
+static const struct wl_touch_listener touch_listener = {
+	.down = touch_down,
+	.up = touch_up,
+	.motion = touch_motion,
+	.frame = touch_frame,
+	.cancel = touch_cancel,
+};
+
+static void kbd_keymap(void *data, struct wl_keyboard *k, uint32_t format, int32_t fd,
+	uint32_t size)
+{
+	(void)data, (void)k, (void)format, (void)size;
+	close(fd); /* the guests have their own layouts: evdev codes go as they are */
+}
+
+static void kbd_enter(void *data, struct wl_keyboard *k, uint32_t serial, struct wl_surface *s,
+	struct wl_array *keys)
+{
+	(void)data, (void)k, (void)serial, (void)s, (void)keys;
+}
+
+static void kbd_leave(void *data, struct wl_keyboard *k, uint32_t serial, struct wl_surface *s)
+{
+	(void)data, (void)k, (void)serial, (void)s;
+}
+
+static void kbd_key(void *data, struct wl_keyboard *k, uint32_t serial, uint32_t time,
+	uint32_t key, uint32_t state)
+{
+	(void)k, (void)serial, (void)time;
+	struct wl_backend *wl = data;
+	/* Wayland's key codes are the kernel's evdev codes. */
+	emit(wl, ZC_INPUT_KEY, 0, 0, 0, (uint16_t)key, state == WL_KEYBOARD_KEY_STATE_PRESSED);
+}
+
+static void kbd_modifiers(void *data, struct wl_keyboard *k, uint32_t serial, uint32_t dep,
+	uint32_t lat, uint32_t lock, uint32_t group)
+{
+	(void)data, (void)k, (void)serial, (void)dep, (void)lat, (void)lock, (void)group;
+}
+
+static void kbd_repeat(void *data, struct wl_keyboard *k, int32_t rate, int32_t delay)
+{
+	(void)data, (void)k, (void)rate, (void)delay;
+}
+
+static const struct wl_keyboard_listener keyboard_listener = {
+	.keymap = kbd_keymap,
+	.enter = kbd_enter,
+	.leave = kbd_leave,
+	.key = kbd_key,
+	.modifiers = kbd_modifiers,
+	.repeat_info = kbd_repeat,
+};
+
+static void seat_capabilities(void *data, struct wl_seat *seat, uint32_t caps)
+{
+	struct wl_backend *wl = data;
+	if ((caps & WL_SEAT_CAPABILITY_POINTER) && !wl->pointer) {
+		wl->pointer = wl_seat_get_pointer(seat);
+		wl_pointer_add_listener(wl->pointer, &pointer_listener, wl);
+	}
+	if ((caps & WL_SEAT_CAPABILITY_TOUCH) && !wl->touch) {
+		wl->touch = wl_seat_get_touch(seat);
+		wl_touch_add_listener(wl->touch, &touch_listener, wl);
+	}
+	if ((caps & WL_SEAT_CAPABILITY_KEYBOARD) && !wl->keyboard) {
+		wl->keyboard = wl_seat_get_keyboard(seat);
+		wl_keyboard_add_listener(wl->keyboard, &keyboard_listener, wl);
+	}
+}
+
+static void seat_name(void *data, struct wl_seat *seat, const char *name)
+{
+	(void)data, (void)seat, (void)name;
+}
+
+static const struct wl_seat_listener seat_listener = {
+	.capabilities = seat_capabilities,
+	.name = seat_name,
+};
+
 /* --- outputs --- */
 
 static void output_geometry(void *data, struct wl_output *o, int32_t x, int32_t y, int32_t pw,
@@ -326,6 +553,10 @@ static void registry_global(void *data, struct wl_registry *reg, uint32_t name,
 	} else if (strcmp(iface, wp_presentation_interface.name) == 0) {
 		wl->presentation = wl_registry_bind(reg, name, &wp_presentation_interface, 1);
 		wp_presentation_add_listener(wl->presentation, &presentation_listener, wl);
+	} else if (strcmp(iface, wl_seat_interface.name) == 0 && !wl->seat) {
+		/* Version 4: the events our listeners have. */
+		wl->seat = wl_registry_bind(reg, name, &wl_seat_interface, version < 4 ? version : 4);
+		wl_seat_add_listener(wl->seat, &seat_listener, wl);
 	} else if (strcmp(iface, wl_output_interface.name) == 0 && wl->n_outputs < MAX_OUTPUTS) {
 		struct output *o = &wl->outputs[wl->n_outputs++];
 		o->wl = wl;
@@ -494,6 +725,9 @@ static struct zc_backend *wayland_create(struct zl_loop *loop, uint32_t width, u
 	for (unsigned i = 0; i < MAX_FEEDBACK; i++) {
 		wl->feedback[i].wl = wl;
 	}
+	for (unsigned i = 0; i < 10; i++) {
+		wl->touch_id[i] = -1;
+	}
 	wl->display = wl_display_connect(NULL);
 	if (!wl->display) {
 		zl_err("wayland: cannot connect to the compositor (WAYLAND_DISPLAY=%s, "
@@ -608,6 +842,18 @@ static void wayland_destroy(struct zc_backend *b)
 	}
 	for (unsigned i = 0; i < wl->n_outputs; i++) {
 		wl_output_destroy(wl->outputs[i].output);
+	}
+	if (wl->pointer) {
+		wl_pointer_destroy(wl->pointer);
+	}
+	if (wl->touch) {
+		wl_touch_destroy(wl->touch);
+	}
+	if (wl->keyboard) {
+		wl_keyboard_destroy(wl->keyboard);
+	}
+	if (wl->seat) {
+		wl_seat_destroy(wl->seat);
 	}
 	if (wl->viewporter) {
 		wp_viewporter_destroy(wl->viewporter);

@@ -15,6 +15,24 @@
 
 struct zc_backend;
 
+/* An input event of the panel, in zone coordinates (pixels of the zone
+ * frame, fractional), as the backend's seat or evdev device saw it. */
+enum zc_input_kind {
+	ZC_INPUT_TOUCH_DOWN = 1,
+	ZC_INPUT_TOUCH_MOTION = 2,
+	ZC_INPUT_TOUCH_UP = 3,
+	ZC_INPUT_POINTER = 4, /* motion */
+	ZC_INPUT_BUTTON = 5,  /* code: evdev BTN_* */
+	ZC_INPUT_KEY = 6,     /* code: evdev KEY_* */
+};
+struct zc_input_event {
+	enum zc_input_kind kind;
+	unsigned slot;  /* touch point 0..9 */
+	double x, y;    /* zone pixels (touch, pointer, button: where) */
+	uint16_t code;
+	bool pressed;
+};
+
 struct zc_backend_listener {
 	/* The frame given to present() is on the panel since t_present_ns
 	 * (CLOCK_MONOTONIC). Headless calls it from within present(); real
@@ -28,6 +46,9 @@ struct zc_backend_listener {
 	 * the window) or lost (error true: the compositor died). Called once,
 	 * from the loop; the backend only fails presents after it. */
 	void (*closed)(void *data, const char *why, bool error);
+	/* The panel's user did something. May be called from the loop at any
+	 * time after create. */
+	void (*input)(void *data, const struct zc_input_event *ev);
 };
 
 /* What the command line says about the panel (each backend takes what

@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"                   [--dump-all] [--stats FILE] [--present-log FILE] [--mode WxH@HZ]\n"
 		"                   [--stale-ms MS] [--key-file FILE] [--clock auto|same-host|ntp|ptp]\n"
 		"                   [--media-port PORT] [--advertise HOST:PORT] [--window]\n"
-		"                   [--output-name NAME] [--device PATH] [--connector NAME] [-v]\n"
+		"                   [--output-name NAME] [--device PATH] [--connector NAME]\n"
+		"                   [--inject EVENTS] [-v]\n"
 		"  -s, --server HOST[:PORT]  gpu-server control address (port %u by default)\n"
 		"  -z, --zone ZONE           the zone to show\n"
 		"  -b, --backend NAME        present backend: %s (default headless)\n"
@@ -58,6 +59,9 @@ static void usage(FILE *f)
 		"      --device PATH         drm: the KMS device (default: the first /dev/dri/card*)\n"
 		"      --connector NAME      drm: the connector, e.g. HDMI-A-1, Virtual-1 (default:\n"
 		"                            the first connected one)\n"
+		"      --inject EVENTS       tests: once the first frame is shown, act as the panel's\n"
+		"                            user: down:X,Y;move:X,Y;up;key:CODE (zone pixels, evdev\n"
+		"                            codes), one every 30 ms\n"
 		"  -v, --verbose             more log (twice: debug)\n",
 		XPORT_CTL_DEFAULT_PORT, zc_backend_names());
 }
@@ -147,6 +151,7 @@ int main(int argc, char **argv)
 		{ "window", no_argument, NULL, 'W' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "connector", required_argument, NULL, 'c' },
+		{ "inject", required_argument, NULL, 'I' },
 		{ "output-name", required_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -256,6 +261,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			cfg.backend_options.connector = optarg;
+			break;
+		case 'I':
+			cfg.inject = optarg;
 			break;
 		case 'v':
 			verbose++;

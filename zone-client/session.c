@@ -147,6 +147,11 @@ struct zc_session {
 	uint32_t latest_id;
 	uint64_t last_heard_ns, last_good_ns, stale_since_ns;
 
+	/* --inject: what is left of the list, where the touch is. */
+	const char *inject_next;
+	struct zl_source *inject_timer;
+	double inject_x, inject_y;
+
 	/* Sequence numbers missing from the media stream (NACK). */
 	bool have_high;
 	uint16_t high_seq;
@@ -202,6 +207,74 @@ static void send_heartbeat(struct zc_session *s, uint64_t now)
 	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
 		session_fail(s, -EPIPE, "server %s gone: cannot send on the control connection",
 			s->server_name);
+	}
+}
+
+bool zc_session_input(struct zc_session *s, const struct zc_input_event *ev)
+{
+	if (s->state != STATE_ACTIVE || s->welcome.version < 3 || ev->slot >= XPORT_INPUT_SLOTS) {
+		return false;
+	}
+	struct xport_ctl_msg msg = { .type = XPORT_CTL_INPUT };
+	msg.input = (struct xport_ctl_input){
+		.kind = (uint8_t)ev->kind,
+		.slot = (uint8_t)ev->slot,
+		.x = (int32_t)(ev->x * 256.0),
+		.y = (int32_t)(ev->y * 256.0),
+		.code = ev->code,
+		.value = ev->pressed ? 1 : 0,
+		.t_ns = zl_now_ns(),
+	};
+	if (xport_ctl_conn_send(&s->conn, &msg) < 0) {
+		session_fail(s, -EPIPE, "server %s gone: cannot send on the control connection",
+			s->server_name);
+		return false;
+	}
+	s->stats.inputs_sent++;
+	return true;
+}
+
+/* --inject: the next event of the list, then again in 30 ms. */
+static void on_inject(void *data)
+{
+	struct zc_session *s = data;
+	const char *p = s->inject_next;
+	if (!p || !*p) {
+		return;
+	}
+	const char *end = strchr(p, ';');
+	size_t len = end ? (size_t)(end - p) : strlen(p);
+	char item[64];
+	snprintf(item, sizeof(item), "%.*s", (int)(len < sizeof(item) ? len : sizeof(item) - 1), p);
+	s->inject_next = end ? end + 1 : p + len;
+	struct zc_input_event ev = { 0 };
+	double x = 0, y = 0;
+	unsigned code = 0;
+	if (sscanf(item, "down:%lf,%lf", &x, &y) == 2) {
+		ev = (struct zc_input_event){ .kind = ZC_INPUT_TOUCH_DOWN, .x = x, .y = y };
+		s->inject_x = x;
+		s->inject_y = y;
+	} else if (sscanf(item, "move:%lf,%lf", &x, &y) == 2) {
+		ev = (struct zc_input_event){ .kind = ZC_INPUT_TOUCH_MOTION, .x = x, .y = y };
+		s->inject_x = x;
+		s->inject_y = y;
+	} else if (strcmp(item, "up") == 0) {
+		ev = (struct zc_input_event){ .kind = ZC_INPUT_TOUCH_UP, .x = s->inject_x,
+			.y = s->inject_y };
+	} else if (sscanf(item, "key:%u", &code) == 1 && code < 0x300) {
+		ev = (struct zc_input_event){ .kind = ZC_INPUT_KEY, .code = (uint16_t)code,
+			.pressed = true };
+		zc_session_input(s, &ev);
+		ev.pressed = false;
+	} else {
+		zl_warn("--inject: '%s' is not down:X,Y, move:X,Y, up or key:CODE; skipped", item);
+	}
+	if (ev.kind) {
+		zl_info("injected %s", item);
+		zc_session_input(s, &ev);
+	}
+	if (*s->inject_next) {
+		zl_source_timer_arm(s->inject_timer, 30 * MS, 0);
 	}
 }
 
@@ -486,6 +559,11 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	}
 	s->stats.frames_presented++;
 	fresh(s, t_present_ns);
+	if (s->stats.frames_presented == 1 && s->cfg.inject && s->inject_timer) {
+		/* The panel shows something: the injected user acts on it. */
+		s->inject_next = s->cfg.inject;
+		zl_source_timer_arm(s->inject_timer, 1, 0);
+	}
 	if (p.key) {
 		s->stats.key_frames++;
 	}
@@ -540,8 +618,14 @@ static void on_panel_closed(void *data, const char *why, bool error)
 	session_end(s);
 }
 
+static void on_panel_input(void *data, const struct zc_input_event *ev)
+{
+	zc_session_input(data, ev);
+}
+
 static const struct zc_backend_listener backend_listener = {
 	.presented = on_presented,
+	.input = on_panel_input,
 	.discarded = on_discarded,
 	.closed = on_panel_closed,
 };
@@ -1323,6 +1407,9 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 	if (!s->tick || zl_source_timer_arm(s->tick, TICK_NS, TICK_NS) < 0) {
 		goto err;
 	}
+	if (cfg->inject && !(s->inject_timer = zl_loop_add_timer(loop, on_inject, s))) {
+		goto err;
+	}
 	return s;
 err:
 	zc_session_destroy(s);
@@ -1335,6 +1422,7 @@ void zc_session_destroy(struct zc_session *s)
 		return;
 	}
 	zl_source_remove(s->tick);
+	zl_source_remove(s->inject_timer);
 	zl_source_remove(s->stale_timer);
 	zl_source_remove(s->udp_src);
 	xport_ctl_conn_finish(&s->conn);

@@ -57,6 +57,10 @@ struct zc_session_config {
 		ZC_CLOCK_PTP,       /* both CLOCK_TAIs PTP-synchronised: the offset exactly
 		                     * (ntp if the server does not say it is) */
 	} clock;
+	/* Test seam: input events performed once the first frame is shown, as
+	 * if the panel's user did them (one every 30 ms), e.g.
+	 * "down:100,50;move:120,60;up;key:30". Borrowed. */
+	const char *inject;
 };
 
 #define ZC_STALE_MS_DEFAULT 100
@@ -72,6 +76,10 @@ struct xport_psk;
 struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_session_config *cfg);
 /* Accepts NULL. */
 void zc_session_destroy(struct zc_session *s);
+
+/* Sends the panel's event to the server (once joined, protocol version 3);
+ * false if it could not go. */
+bool zc_session_input(struct zc_session *s, const struct zc_input_event *ev);
 
 /* 0 while running or after a clean end; a negative errno after a failure
  * (possibly already from zc_session_create(): check before running the

@@ -113,6 +113,7 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	fprintf(f, "  \"refresh_requests\": %llu,\n", (unsigned long long)s->refresh_requests);
 	fprintf(f, "  \"nack_requests\": %llu,\n", (unsigned long long)s->nack_requests);
 	fprintf(f, "  \"srtp_rejected\": %llu,\n", (unsigned long long)s->srtp_rejected);
+	fprintf(f, "  \"inputs_sent\": %llu,\n", (unsigned long long)s->inputs_sent);
 	fprintf(f, "  \"stale\": {\"events\": %llu, \"total_ms\": %.3f, \"max_ms\": %.3f, "
 		"\"now\": %s},\n", (unsigned long long)s->stale_events,
 		(double)s->stale_ns_total * ms, (double)s->stale_ns_max * ms,

@@ -29,6 +29,7 @@ struct zc_stats {
 	uint64_t refresh_requests; /* PLIs sent */
 	uint64_t nack_requests;    /* packets asked for again (generic NACK) */
 	uint64_t srtp_rejected;    /* with a key: plaintext, forged or replayed datagrams */
+	uint64_t inputs_sent;      /* panel events sent to the server (INPUT) */
 	/* Staleness: times the zone went stale (no good frame for stale-ms
 	 * while the server had newer ones, or heard nothing), for how long in
 	 * all and at most, and whether it is stale now. */
