@@ -24,6 +24,9 @@
 #include <xf86drmMode.h>
 
 #include "backend.h"
+#ifdef ZC_HAVE_LIBINPUT
+#include "input-evdev.h"
+#endif
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -58,6 +61,9 @@ struct drm_backend {
 			src_h, crtc_x, crtc_y, crtc_w, crtc_h;
 	} prop;
 	struct dumb_fb fbs[N_FB];
+#ifdef ZC_HAVE_LIBINPUT
+	struct zc_evdev *evdev; /* the panel's touchscreen, mouse, keyboard */
+#endif
 	pixman_transform_t scale; /* mode -> zone, when they differ */
 	bool scaled;
 	int shown; /* the buffer on screen, -1 before the first flip */
@@ -449,6 +455,16 @@ static int open_device(struct drm_backend *d, const char *path)
 
 static void drm_destroy(struct zc_backend *b);
 
+#ifdef ZC_HAVE_LIBINPUT
+static void on_evdev(void *data, const struct zc_input_event *ev)
+{
+	struct drm_backend *d = data;
+	if (d->listener && d->listener->input && !d->dead) {
+		d->listener->input(d->data, ev);
+	}
+}
+#endif
+
 static struct zc_backend *drm_create(struct zl_loop *loop, uint32_t width, uint32_t height,
 	const struct zc_backend_options *opts, const struct zc_backend_listener *listener,
 	void *data)
@@ -500,6 +516,10 @@ static struct zc_backend *drm_create(struct zl_loop *loop, uint32_t width, uint3
 	if (!d->src) {
 		goto err;
 	}
+#ifdef ZC_HAVE_LIBINPUT
+	/* Without it the panel still shows the zone. */
+	d->evdev = zc_evdev_create(loop, width, height, on_evdev, d);
+#endif
 	zl_info("drm: %s %ux%u@%u (%s KMS), showing the %ux%u zone%s", d->connector_name,
 		d->mode.hdisplay, d->mode.vdisplay, d->mode.vrefresh, d->atomic ? "atomic" : "legacy",
 		width, height, d->scaled ? " scaled" : "");
@@ -512,6 +532,9 @@ err:
 static void drm_destroy(struct zc_backend *b)
 {
 	struct drm_backend *d = (struct drm_backend *)b;
+#ifdef ZC_HAVE_LIBINPUT
+	zc_evdev_destroy(d->evdev);
+#endif
 	zl_source_remove(d->src);
 	if (d->saved_crtc) {
 		/* Give the panel back as it was (a console, another client). */

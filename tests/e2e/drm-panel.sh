@@ -8,6 +8,9 @@
 # vtest frame source (zone-source.py) that holds frame PAUSE_AT for a while;
 # QEMU's screendump of the guest's display, taken then, must show that frame
 # scaled 2x (the moving block where it belongs, in its colour; the gradient).
+# Then the panel's input: QEMU's virtio tablet and keyboard in the guest are
+# the panel's devices; zone-client reads them with libinput and sends them to
+# gpu-server, which must route them at the right zone coordinates.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/guest-lib.sh"
@@ -35,7 +38,7 @@ vtest-app=zone-source
 mode=${ZW}x${ZH}@30
 layer=src:0 0,0 ${ZW}x$ZH
 EOT
-"$GL_BUILD/gpu-server/gpu-server" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
+ZONAL_DEBUG=input "$GL_BUILD/gpu-server/gpu-server" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
 GL_PIDS+=($!)
 for _ in $(seq 300); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
 [ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && gl_skip "no renderer"; gl_fail "gpu-server did not start"; }
@@ -45,7 +48,8 @@ for _ in $(seq 300); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
 gl_start_vm --gpu virtio-gpu-pci --res 640x480 --app zone-client \
 	--app-args "-s 10.0.2.2:$PORT -z z -b drm --connector Virtual-1 --media-port 5004 --advertise 127.0.0.1:$HOST_UDP -v" \
 	--qemu-arg=-netdev --qemu-arg="user,id=n0,hostfwd=udp:127.0.0.1:$HOST_UDP-:5004" \
-	--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0
+	--qemu-arg=-device --qemu-arg=virtio-net-pci,netdev=n0 \
+	--qemu-arg=-device --qemu-arg=virtio-tablet-pci --qemu-arg=-device --qemu-arg=virtio-keyboard-pci
 gl_wait_console "zonal-guest: userspace up" "$GL_BOOT_TIMEOUT"
 gl_wait_console "zonal-guest: network up" 60
 gl_wait_console "drm: Virtual-1 640x480" 120
@@ -94,4 +98,58 @@ PY
 done
 [ $ok = 1 ] || gl_fail "the guest's scanout never showed frame $PAUSE_AT"
 grep -q "zonal-guest: ERROR" "$T/console.log" && gl_fail "guest error"
+
+# The panel's input: a tablet click at (1/4, 1/2) of the panel, then the key A.
+if grep -q "evdev: [1-9][0-9]* input device" "$T/console.log"; then
+	python3 - "$T/qmp.sock" <<'PY'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+def cmd(name, **args):
+    f.write(json.dumps({"execute": name, "arguments": args}).encode() + b"\n")
+    f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "error" in m:
+            sys.exit("QMP %s: %s" % (name, m["error"]))
+        if "return" in m:
+            return
+json.loads(f.readline())
+cmd("qmp_capabilities")
+abs_ev = lambda axis, v: {"type": "abs", "data": {"axis": axis, "value": v}}
+btn = lambda down: {"type": "btn", "data": {"down": down, "button": "left"}}
+key = lambda down: {"type": "key", "data": {"down": down, "key": {"type": "qcode", "data": "a"}}}
+cmd("input-send-event", events=[abs_ev("x", 8192), abs_ev("y", 16384)])
+time.sleep(0.3)
+cmd("input-send-event", events=[btn(True)])
+time.sleep(0.3)
+cmd("input-send-event", events=[btn(False)])
+time.sleep(0.3)
+cmd("input-send-event", events=[key(True)])
+time.sleep(0.3)
+cmd("input-send-event", events=[key(False)])
+PY
+	for _ in $(seq 100); do grep -q "event 6 at" "$T/gpu-server.log" && break; sleep 0.2; done
+	python3 - "$T/gpu-server.log" <<'PY' || gl_fail "the panel's input did not arrive as sent"
+import re, sys
+log = open(sys.argv[1]).read()
+ev = [(int(k), float(x), float(y), int(c), int(v)) for k, x, y, c, v in
+      re.findall(r"zone z: event (\d+) at (-?[\d.]+),(-?[\d.]+) -> guest \S+ scanout \d+ \(\d+,\d+\) code (\d+) (\d+)", log)]
+print("server got:", ev)
+moves = [e for e in ev if e[0] == 4]
+buttons = [(e[3], e[4]) for e in ev if e[0] == 5]
+keys = [(e[3], e[4]) for e in ev if e[0] == 6]
+ok = moves and abs(moves[-1][1] - 80) <= 1 and abs(moves[-1][2] - 120) <= 1
+ok = ok and buttons == [(0x110, 1), (0x110, 0)] and keys == [(30, 1), (30, 0)]
+if not ok:
+    sys.exit("FAIL: want a move to ~80,120, BTN_LEFT press/release, KEY_A press/release")
+print("the panel's tablet and keyboard reached gpu-server: move to %.1f,%.1f, click, key A" %
+      moves[-1][1:3])
+PY
+else
+	grep -E "evdev|input device" "$T/console.log" || true
+	gl_fail "zone-client found no input device in the guest"
+fi
 echo PASS
