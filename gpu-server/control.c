@@ -83,6 +83,10 @@ struct gs_client {
 	struct gs_zone *auth_zone;
 	uint8_t client_nonce[XPORT_CTL_NONCE], server_nonce[XPORT_CTL_NONCE];
 
+	/* Its panel, as HELLO described it. */
+	struct gs_control_panel panel;
+	uint8_t panel_edid[XPORT_CTL_EDID_MAX];
+
 	/* Media (CLIENT_ACTIVE). */
 	struct gs_zone *zone;
 	struct sockaddr_storage media;
@@ -939,6 +943,9 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 			c->name, h->panel_width, h->panel_height, h->panel_refresh, z->name, z->width,
 			z->height, z->refresh_hz);
 	}
+	memcpy(c->panel_edid, h->edid, h->edid_len);
+	c->panel = (struct gs_control_panel){ .width = h->panel_width, .height = h->panel_height,
+		.refresh_hz = h->panel_refresh, .edid = c->panel_edid, .edid_len = h->edid_len };
 	struct xport_ctl_msg msg = { .type = XPORT_CTL_WELCOME };
 	msg.welcome = (struct xport_ctl_welcome){
 		.version = h->version < XPORT_CTL_VERSION ? h->version : XPORT_CTL_VERSION,
@@ -1018,7 +1025,7 @@ static void client_join(struct gs_client *c, struct gs_zone *z)
 	/* Its first frame: the whole current image. */
 	zone_request_key(z, c);
 	if (ctl->listener && ctl->listener->client_joined) {
-		ctl->listener->client_joined(ctl->data, z->index);
+		ctl->listener->client_joined(ctl->data, z->index, &c->panel);
 	}
 }
 

@@ -36,8 +36,16 @@ struct gs_zone_desc {
 	                          zone's life, always fully composed between calls */
 };
 
+/* A zone client's panel, as it described it (hostile: check before use). */
+struct gs_control_panel {
+	uint32_t width, height, refresh_hz; /* its mode; 0: not said */
+	const uint8_t *edid;                /* edid_len bytes (0: none) */
+	size_t edid_len;
+};
+
 struct gs_control_listener {
-	void (*client_joined)(void *data, unsigned zone); /* a client of this zone connected */
+	/* A client of this zone connected, showing it on panel. */
+	void (*client_joined)(void *data, unsigned zone, const struct gs_control_panel *panel);
 	void (*client_left)(void *data, unsigned zone);   /* a client of this zone left or was dropped */
 	/* h264/jpeg zones: a client needs a key frame (it joined, or lost
 	 * frames): encode the zone's image as one (a refresh), soon. */

@@ -192,10 +192,45 @@ static void zone_viewers_changed(struct server *s, unsigned zi, int delta)
 	}
 }
 
-static void on_client_joined(void *data, unsigned zi)
+/* A zone client's panel (its EDID): the guests shown on it get its name
+ * and their share of its physical size in their EDIDs (a layer covering
+ * half the zone is half the panel), before the display event of the join
+ * makes them read it. */
+static void apply_panel(struct server *s, unsigned zi, const struct gs_control_panel *panel)
+{
+	struct vgpu_edid_info info;
+	if (!panel->edid_len) {
+		return;
+	}
+	if (vgpu_edid_parse(panel->edid, panel->edid_len, &info) < 0) {
+		zl_warn("zone %s: the client's panel EDID is malformed; ignored",
+			s->config.zones[zi].name);
+		return;
+	}
+	const struct gs_zone_config *z = &s->config.zones[zi];
+	zl_info("zone %s: panel \"%s\" (%s %04x), %ux%u mm, preferred %ux%u", z->name, info.name,
+		info.manufacturer, info.product, info.width_mm, info.height_mm, info.pref_width,
+		info.pref_height);
+	for (unsigned li = 0; li < z->n_layers; li++) {
+		const struct comp_layer_config *l = &z->layers[li];
+		struct guest *g = &s->guests[l->guest];
+		if (!g->dev) {
+			continue;
+		}
+		uint32_t w_mm = (uint32_t)((uint64_t)info.width_mm * l->width / z->width);
+		uint32_t h_mm = (uint32_t)((uint64_t)info.height_mm * l->height / z->height);
+		vgpu_device_set_scanout_panel(g->dev, l->scanout, info.name[0] ? info.name : "zone panel",
+			w_mm, h_mm);
+		zl_info("guest %s scanout %u: EDID \"%s\", %ux%u mm", g->config->name, l->scanout,
+			info.name, w_mm, h_mm);
+	}
+}
+
+static void on_client_joined(void *data, unsigned zi, const struct gs_control_panel *panel)
 {
 	struct server *s = data;
 	zl_info("zone %s: client joined", s->config.zones[zi].name);
+	apply_panel(s, zi, panel);
 	zone_viewers_changed(s, zi, +1);
 }
 

@@ -95,6 +95,11 @@ enum xport_ctl_type {
  *   +24 16 adv_addr      the address (IPv4: the first 4 bytes)
  * The server sends media there instead of to (TCP peer, media_port); RTCP
  * from the client is still expected from (TCP peer, media_port).
+ * Since version 3, after those two blocks (zeros when unused: auth 0,
+ * adv_family 0), the panel's EDID when the client has one (a KMS panel):
+ *   +40 2 edid_len       bytes, a multiple of 128, <= XPORT_CTL_EDID_MAX
+ *   +42 2 reserved       0
+ *   +44 .. edid          as the panel gave it (the server checks it)
  *
  * Authentication (XPORT_CTL_AUTH_PSK): both ends hold the same key (key
  * files). WELCOME answers with server_nonce and server_proof = HMAC-SHA256
@@ -105,6 +110,7 @@ enum xport_ctl_type {
  * without a key, is ERROR AUTH and a closed connection. Session keys for the
  * media (SRTP) derive from the key and both nonces. */
 #define XPORT_CTL_HELLO_MIN 24
+#define XPORT_CTL_EDID_MAX 512
 #define XPORT_CTL_AUTH_PSK 1
 #define XPORT_CTL_NONCE 16
 #define XPORT_CTL_PROOF 32
@@ -118,6 +124,8 @@ struct xport_ctl_hello {
 	uint8_t adv_family;                /* 0: none, 4, 6 */
 	uint16_t adv_port;
 	uint8_t adv_addr[16];
+	uint16_t edid_len;                 /* 0: none */
+	uint8_t edid[XPORT_CTL_EDID_MAX];
 };
 
 enum xport_ctl_codec {

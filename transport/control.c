@@ -76,15 +76,26 @@ static int parse_hello(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
 	}
 	if (rest >= 2 * (4 + XPORT_CTL_NONCE)) {
 		const uint8_t *v = a + 4 + XPORT_CTL_NONCE;
-		if (v[0] != 4 && v[0] != 6) {
+		/* 0: no address (only an EDID follows). */
+		if (v[0] != 0 && v[0] != 4 && v[0] != 6) {
 			return -EBADMSG;
 		}
 		h->adv_family = v[0];
 		h->adv_port = xport_get_le16(v + 2);
 		memcpy(h->adv_addr, v + 4, 16);
-		if (h->adv_port == 0) {
+		if (h->adv_family && h->adv_port == 0) {
 			return -EBADMSG;
 		}
+	}
+	if (rest >= 2 * (4 + XPORT_CTL_NONCE) + 4) {
+		const uint8_t *e = a + 2 * (4 + XPORT_CTL_NONCE);
+		size_t elen = xport_get_le16(e);
+		if (elen % 128 || elen > XPORT_CTL_EDID_MAX || e[2] || e[3] ||
+			elen > rest - 2 * (4 + XPORT_CTL_NONCE) - 4) {
+			return -EBADMSG;
+		}
+		h->edid_len = (uint16_t)elen;
+		memcpy(h->edid, e + 4, elen);
 	}
 	/* version 0 parses: refusing it is the server's call (BAD_VERSION). */
 	if (h->media_port == 0) {
@@ -103,8 +114,12 @@ static int encode_hello(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap,
 	if (h->adv_family && ((h->adv_family != 4 && h->adv_family != 6) || h->adv_port == 0)) {
 		return -EINVAL;
 	}
-	size_t blocks = h->adv_family ? 2 : h->auth ? 1 : 0;
-	*len = XPORT_CTL_HELLO_MIN + name_len + blocks * (4 + XPORT_CTL_NONCE);
+	if (h->edid_len % 128 || h->edid_len > XPORT_CTL_EDID_MAX) {
+		return -EINVAL;
+	}
+	size_t blocks = h->edid_len || h->adv_family ? 2 : h->auth ? 1 : 0;
+	*len = XPORT_CTL_HELLO_MIN + name_len + blocks * (4 + XPORT_CTL_NONCE) +
+		(h->edid_len ? 4 + h->edid_len : 0);
 	if (cap < *len) {
 		return -ENOSPC;
 	}
@@ -120,6 +135,12 @@ static int encode_hello(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap,
 			v[0] = h->adv_family;
 			xport_put_le16(v + 2, h->adv_port);
 			memcpy(v + 4, h->adv_addr, 16);
+		}
+		if (h->edid_len) {
+			uint8_t *e = a + 2 * (4 + XPORT_CTL_NONCE);
+			xport_put_le16(e, h->edid_len);
+			e[2] = e[3] = 0;
+			memcpy(e + 4, h->edid, h->edid_len);
 		}
 	}
 	xport_put_le32(p, XPORT_CTL_MAGIC);

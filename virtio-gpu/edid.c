@@ -293,6 +293,12 @@ static void put_displayid(uint8_t *b, const struct timing *t, uint32_t w_mm, uin
 int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
 	uint32_t refresh_hz, const char *name)
 {
+	return vgpu_edid_generate_mm(buf, len, width, height, refresh_hz, name, 0, 0);
+}
+
+int vgpu_edid_generate_mm(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
+	uint32_t refresh_hz, const char *name, uint32_t size_w_mm, uint32_t size_h_mm)
+{
 	if (refresh_hz == 0) {
 		refresh_hz = 60;
 	}
@@ -338,7 +344,8 @@ int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height
 	b[18] = 1;             /* EDID 1.4 */
 	b[19] = 4;
 	b[20] = 0x80 | 0x20;   /* digital input, 8 bits per colour */
-	uint32_t w_mm = PX_TO_MM(width), h_mm = PX_TO_MM(height);
+	uint32_t w_mm = size_w_mm && size_h_mm ? size_w_mm : PX_TO_MM(width);
+	uint32_t h_mm = size_w_mm && size_h_mm ? size_h_mm : PX_TO_MM(height);
 	if (w_mm < 100 || h_mm < 100 || w_mm > 2550 || h_mm > 2550) {
 		/* Not expressible in whole cm up to 255: say "unknown" rather
 		 * than a wrong aspect ratio. */
@@ -380,4 +387,48 @@ int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height
 		put_displayid(buf + EDID_BLOCK, &mode, w_mm, h_mm);
 	}
 	return (int)total;
+}
+
+int vgpu_edid_parse(const uint8_t *edid, size_t len, struct vgpu_edid_info *info)
+{
+	static const uint8_t header[8] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 };
+	memset(info, 0, sizeof(*info));
+	if (len < EDID_BLOCK || len % EDID_BLOCK || memcmp(edid, header, sizeof(header)) != 0 ||
+		checksum(edid, EDID_BLOCK - 1) != edid[EDID_BLOCK - 1]) {
+		return -EBADMSG;
+	}
+	uint16_t mfg = (uint16_t)(edid[8] << 8 | edid[9]);
+	for (int i = 0; i < 3; i++) {
+		unsigned c = (mfg >> (10 - 5 * i)) & 0x1f;
+		info->manufacturer[i] = c >= 1 && c <= 26 ? (char)('@' + c) : '?';
+	}
+	info->product = (uint16_t)(edid[10] | edid[11] << 8);
+	info->width_mm = edid[21] * 10u;
+	info->height_mm = edid[22] * 10u;
+	/* Four 18-byte descriptors: the first detailed timing is the
+	 * preferred mode (and has the size in mm); 0xFC is the name. */
+	for (int d = 0; d < 4; d++) {
+		const uint8_t *p = edid + 54 + 18 * d;
+		uint16_t clock = (uint16_t)(p[0] | p[1] << 8);
+		if (clock != 0) {
+			if (info->pref_width == 0) {
+				info->pref_width = p[2] | (uint32_t)(p[4] & 0xf0) << 4;
+				info->pref_height = p[5] | (uint32_t)(p[7] & 0xf0) << 4;
+				uint32_t wmm = p[12] | (uint32_t)(p[14] & 0xf0) << 4;
+				uint32_t hmm = p[13] | (uint32_t)(p[14] & 0x0f) << 8;
+				if (wmm && hmm) {
+					info->width_mm = wmm;
+					info->height_mm = hmm;
+				}
+			}
+		} else if (p[3] == 0xfc) {
+			size_t n = 0;
+			for (; n < 13 && p[5 + n] != '\n'; n++) {
+				uint8_t c = p[5 + n];
+				info->name[n] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+			}
+			info->name[n] = '\0';
+		}
+	}
+	return 0;
 }

@@ -114,6 +114,10 @@ struct vgpu_device {
 	char *name;
 	unsigned num_scanouts;
 	struct vgpu_scanout_config scanout_cfg[VGPU_MAX_SCANOUTS];
+	struct {
+		char name[14];
+		uint32_t w_mm, h_mm;
+	} panel[VGPU_MAX_SCANOUTS];
 	struct scanout scanouts[VGPU_MAX_SCANOUTS];
 	struct vgpu_listener listener;
 	void *data;
@@ -589,14 +593,18 @@ static uint32_t cmd_get_edid(struct vgpu_device *dev, struct request *rq)
 	/* Each connector of a multi-head guest gets its own monitor name. */
 	char name[32];
 	const char *base = dev->name ? dev->name : "virtio-zonal";
-	if (dev->num_scanouts > 1) {
+	if (dev->panel[sid].name[0]) {
+		/* The zone client's panel it is shown on. */
+		snprintf(name, sizeof(name), "%s", dev->panel[sid].name);
+	} else if (dev->num_scanouts > 1) {
 		snprintf(name, sizeof(name), "%.10s-%u", base, sid);
 	} else {
 		snprintf(name, sizeof(name), "%s", base);
 	}
 	struct virtio_gpu_resp_edid *re = &rq->resp->edid;
 	memset(re, 0, sizeof(*re));
-	int n = vgpu_edid_generate(re->edid, sizeof(re->edid), w, h, c->refresh_hz, name);
+	int n = vgpu_edid_generate_mm(re->edid, sizeof(re->edid), w, h, c->refresh_hz, name,
+		dev->panel[sid].w_mm, dev->panel[sid].h_mm);
 	if (n < 0) {
 		zl_dbg("gpu", "%s: no EDID for scanout %u (%ux%u@%u)", base, sid, w, h,
 			c->refresh_hz);
@@ -1754,6 +1762,18 @@ void vgpu_device_get_config(const struct vgpu_device *dev, struct virtio_gpu_con
 void vgpu_device_clear_events(struct vgpu_device *dev, uint32_t events_clear)
 {
 	dev->events_read &= ~events_clear;
+}
+
+void vgpu_device_set_scanout_panel(struct vgpu_device *dev, unsigned scanout_id,
+	const char *name, uint32_t w_mm, uint32_t h_mm)
+{
+	if (scanout_id >= VGPU_MAX_SCANOUTS) {
+		return;
+	}
+	snprintf(dev->panel[scanout_id].name, sizeof(dev->panel[scanout_id].name), "%s",
+		name ? name : "");
+	dev->panel[scanout_id].w_mm = name ? w_mm : 0;
+	dev->panel[scanout_id].h_mm = name ? h_mm : 0;
 }
 
 bool vgpu_device_set_scanout_enabled(struct vgpu_device *dev, unsigned scanout_id, bool enabled)

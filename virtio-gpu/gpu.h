@@ -156,6 +156,30 @@ uint64_t vgpu_device_memory_used(const struct vgpu_device *dev);
 int vgpu_edid_generate(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
 	uint32_t refresh_hz, const char *name);
 
+/* The same with the monitor's physical size given (0, 0: derived from the
+ * pixels at 96 dpi). */
+int vgpu_edid_generate_mm(uint8_t *buf, size_t len, uint32_t width, uint32_t height,
+	uint32_t refresh_hz, const char *name, uint32_t w_mm, uint32_t h_mm);
+
+/* What an EDID (a panel's, from the network: hostile) says of its monitor.
+ * Checks the header and the base block's checksum; len a multiple of 128.
+ * Returns 0 or -EBADMSG. */
+struct vgpu_edid_info {
+	char manufacturer[4]; /* three letters */
+	uint16_t product;
+	char name[14];        /* the monitor name descriptor, printable; "" if none */
+	uint32_t width_mm, height_mm;   /* 0: unknown */
+	uint32_t pref_width, pref_height; /* the first detailed timing; 0: none */
+};
+int vgpu_edid_parse(const uint8_t *edid, size_t len, struct vgpu_edid_info *info);
+
+/* The panel a scanout is shown on (a zone client's, from its EDID): the
+ * scanout's EDID then names it and has its physical size for the part of
+ * it the scanout covers. name NULL: back to the device's own. Takes effect
+ * at the guest's next GET_EDID (a display event follows a client's join). */
+void vgpu_device_set_scanout_panel(struct vgpu_device *dev, unsigned scanout_id,
+	const char *name, uint32_t w_mm, uint32_t h_mm);
+
 /* virtio-gpu format → pixman format (0 if the format is not one the spec lists). */
 pixman_format_code_t vgpu_format_to_pixman(uint32_t virtio_format);
 

@@ -584,6 +584,36 @@ static int drm_present(struct zc_backend *b, pixman_image_t *frame,
 	return 0;
 }
 
+static int drm_probe(const struct zc_backend_options *opts, struct zc_panel_info *panel)
+{
+	struct drm_backend d = { .fd = -1 };
+	int r = open_device(&d, opts ? opts->device : NULL);
+	if (r < 0) {
+		return r;
+	}
+	drmSetClientCap(d.fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
+	r = pick_output(&d, opts ? opts->connector : NULL);
+	if (r == 0) {
+		panel->width = d.mode.hdisplay;
+		panel->height = d.mode.vdisplay;
+		panel->refresh_hz = d.mode.vrefresh;
+		panel->edid_len = 0;
+		bool found;
+		uint64_t blob_id = prop_value(d.fd, d.conn_id, DRM_MODE_OBJECT_CONNECTOR, "EDID", &found);
+		drmModePropertyBlobRes *blob = found && blob_id ?
+			drmModeGetPropertyBlob(d.fd, (uint32_t)blob_id) : NULL;
+		if (blob && blob->length % 128 == 0 && blob->length <= sizeof(panel->edid)) {
+			memcpy(panel->edid, blob->data, blob->length);
+			panel->edid_len = blob->length;
+		}
+		drmModeFreePropertyBlob(blob);
+		zl_info("drm: panel %s %ux%u@%u, EDID %zu bytes", d.connector_name, panel->width,
+			panel->height, panel->refresh_hz, panel->edid_len);
+	}
+	close(d.fd);
+	return r;
+}
+
 static pixman_image_t *drm_snapshot(struct zc_backend *b)
 {
 	struct drm_backend *d = (struct drm_backend *)b;
@@ -595,6 +625,7 @@ const struct zc_backend_impl zc_backend_drm = {
 	.present_source = "kms-pageflip",
 	.create = drm_create,
 	.destroy = drm_destroy,
+	.probe = drm_probe,
 	.present = drm_present,
 	.snapshot = drm_snapshot,
 };

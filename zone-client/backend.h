@@ -61,6 +61,14 @@ struct zc_backend_options {
 	const char *connector;   /* drm: the connector's name */
 };
 
+/* The panel a backend drives, before the session starts: told to the
+ * server in HELLO (mode, EDID), which offers it to the guests. */
+struct zc_panel_info {
+	uint32_t width, height, refresh_hz; /* its preferred mode */
+	uint8_t edid[512];
+	size_t edid_len;
+};
+
 struct zc_backend_impl {
 	const char *name;
 	/* How the present time is taken, for the stats: "copy" (headless),
@@ -73,6 +81,9 @@ struct zc_backend_impl {
 		const struct zc_backend_options *opts, const struct zc_backend_listener *listener,
 		void *data);
 	void (*destroy)(struct zc_backend *b);
+	/* What panel create() would drive (NULL: the backend cannot tell).
+	 * Returns 0 or a negative errno. */
+	int (*probe)(const struct zc_backend_options *opts, struct zc_panel_info *panel);
 	/* Shows `frame` (x8r8g8b8, width x height), which differs from the
 	 * previous frame presented only within `damage`. frame is borrowed for
 	 * the call: a backend that scans out asynchronously copies the damage

@@ -147,6 +147,10 @@ struct zc_session {
 	uint32_t latest_id;
 	uint64_t last_heard_ns, last_good_ns, stale_since_ns;
 
+	/* The backend's panel (probed before HELLO). */
+	bool have_panel;
+	struct zc_panel_info panel;
+
 	/* --inject: what is left of the list, where the touch is. */
 	const char *inject_next;
 	struct zl_source *inject_timer;
@@ -1186,6 +1190,16 @@ static void send_hello(struct zc_session *s)
 		.media_port = s->media_port,
 	};
 	snprintf(msg.hello.zone, sizeof(msg.hello.zone), "%s", s->cfg.zone);
+	if (!s->cfg.panel_width && s->have_panel) {
+		/* The panel the backend found: its mode and EDID. */
+		msg.hello.panel_width = s->panel.width;
+		msg.hello.panel_height = s->panel.height;
+		msg.hello.panel_refresh = s->panel.refresh_hz;
+	}
+	if (s->have_panel && s->panel.edid_len <= XPORT_CTL_EDID_MAX) {
+		msg.hello.edid_len = (uint16_t)s->panel.edid_len;
+		memcpy(msg.hello.edid, s->panel.edid, s->panel.edid_len);
+	}
 	if (s->cfg.advertise) {
 		if (s->adv.ss_family == AF_INET) {
 			msg.hello.adv_family = 4;
@@ -1359,6 +1373,12 @@ struct zc_session *zc_session_create(struct zl_loop *loop, const struct zc_sessi
 				"address family", cfg->advertise);
 			return s;
 		}
+	}
+
+	/* The panel, for HELLO: a backend that can tell says what it drives. */
+	if (cfg->backend && cfg->backend->probe &&
+		cfg->backend->probe(&cfg->backend_options, &s->panel) == 0) {
+		s->have_panel = true;
 	}
 
 	/* The media socket exists before HELLO, which announces its port. */

@@ -98,6 +98,9 @@ PY
 done
 [ $ok = 1 ] || gl_fail "the guest's scanout never showed frame $PAUSE_AT"
 grep -q "zonal-guest: ERROR" "$T/console.log" && gl_fail "guest error"
+# The panel's EDID (QEMU's virtio-gpu gives one) reached the server in HELLO.
+grep -E 'zone z: panel ".*" \([A-Z?]{3} [0-9a-f]{4}\), [0-9]+x[0-9]+ mm, preferred 640x480' \
+	"$T/gpu-server.log" || gl_fail "the panel's EDID did not reach gpu-server"
 
 # The panel's input: a tablet click at (1/4, 1/2) of the panel, then the key A.
 if grep -q "evdev: [1-9][0-9]* input device" "$T/console.log"; then

@@ -135,6 +135,37 @@ static void test_invalid(void **state)
 	assert_int_equal(vgpu_edid_generate(b, 128, 800, 600, 60, "x"), 128);
 }
 
+/* A panel's EDID parses into what it says; one generated with the panel's
+ * size carries it; damaged EDIDs are refused. */
+static void test_parse(void **state)
+{
+	uint8_t b[256];
+	struct vgpu_edid_info info;
+	assert_int_equal(vgpu_edid_generate_mm(b, sizeof(b), 1920, 720, 60, "cockpit", 310, 116),
+		128);
+	assert_int_equal(vgpu_edid_parse(b, 128, &info), 0);
+	assert_string_equal(info.manufacturer, "ZNL");
+	assert_int_equal(info.product, 1);
+	assert_string_equal(info.name, "cockpit");
+	assert_int_equal(info.width_mm, 310);
+	assert_int_equal(info.height_mm, 116);
+	assert_int_equal(info.pref_width, 1920);
+	assert_int_equal(info.pref_height, 720);
+	/* Without a size: derived from the pixels (96 dpi). */
+	assert_int_equal(vgpu_edid_generate_mm(b, sizeof(b), 1920, 720, 60, "x", 0, 0), 128);
+	assert_int_equal(vgpu_edid_parse(b, 128, &info), 0);
+	assert_int_equal(info.width_mm, 508);
+	/* Any flipped bit of the base block, a short or ragged length. */
+	for (int bit = 0; bit < 128 * 8; bit += 7) {
+		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(vgpu_edid_parse(b, 128, &info), -EBADMSG);
+		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	assert_int_equal(vgpu_edid_parse(b, 127, &info), -EBADMSG);
+	assert_int_equal(vgpu_edid_parse(b, 200, &info), -EBADMSG);
+	assert_int_equal(vgpu_edid_parse(b, 128, &info), 0);
+}
+
 /* edid-decode --check: exit 0 and "EDID conformity: PASS". */
 static void test_edid_decode(void **state)
 {
@@ -198,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_edid_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -408,6 +408,24 @@ static void test_isolation(void **state)
 	assert_int_equal(h_ctrl_resp(b, &req, sizeof(req), &re, sizeof(re), NULL),
 		VIRTIO_GPU_RESP_OK_EDID);
 	assert_memory_equal(re.edid + 72 + 5, "test\n", 5);
+	/* Shown on a zone client's panel: its name and physical size. */
+	vgpu_device_set_scanout_panel(b->dev, 0, "Panel 12in", 260, 160);
+	assert_int_equal(h_ctrl_resp(b, &req, sizeof(req), &re, sizeof(re), NULL),
+		VIRTIO_GPU_RESP_OK_EDID);
+	struct vgpu_edid_info info;
+	assert_int_equal(vgpu_edid_parse(re.edid, le32toh(re.size), &info), 0);
+	assert_string_equal(info.name, "Panel 12in");
+	assert_int_equal(info.width_mm, 260);
+	assert_int_equal(info.height_mm, 160);
+	/* The other device is not affected. */
+	assert_int_equal(h_ctrl_resp(a, &req, sizeof(req), &re, sizeof(re), NULL),
+		VIRTIO_GPU_RESP_OK_EDID);
+	assert_int_equal(vgpu_edid_parse(re.edid, le32toh(re.size), &info), 0);
+	assert_string_not_equal(info.name, "Panel 12in");
+	vgpu_device_set_scanout_panel(b->dev, 0, NULL, 0, 0);
+	assert_int_equal(h_ctrl_resp(b, &req, sizeof(req), &re, sizeof(re), NULL),
+		VIRTIO_GPU_RESP_OK_EDID);
+	assert_memory_equal(re.edid + 72 + 5, "test\n", 5);
 	h_destroy(b);
 }
 

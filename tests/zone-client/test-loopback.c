@@ -143,7 +143,7 @@ struct server {
 	uint32_t k_at_join[16];
 };
 
-static void on_joined(void *data, unsigned zone)
+static void on_joined(void *data, unsigned zone, const struct gs_control_panel *panel)
 {
 	struct server *s = data;
 	if (s->joined < 16) {

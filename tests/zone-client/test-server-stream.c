@@ -272,7 +272,7 @@ struct server {
 	uint32_t rng;
 };
 
-static void on_joined(void *data, unsigned zone)
+static void on_joined(void *data, unsigned zone, const struct gs_control_panel *panel)
 {
 	struct server *s = data;
 	s->joined++;
