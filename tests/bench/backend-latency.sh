@@ -15,28 +15,14 @@ set -euo pipefail
 GS=$1 ZC=$2 FRAMES=${3:-300}
 HERE=$(cd "$(dirname "$0")" && pwd)
 LIB_NAME=backend-latency
-. "$HERE/../impair/test-lib.sh"
+. "$HERE/../impair/server-lib.sh"
 W=1920 H=720 FPS=60
 
 run() { # backend
-	local be=$1 port
-	port=$(free_port)
-	cat >"$T/gs.ini" <<EOT
-[server]
-control=127.0.0.1:$port
-vtest=$T/vtest.sock
-[guest src]
-vtest-app=zone-source
-[zone z]
-mode=${W}x${H}@$FPS
-layer=src:0 0,0 ${W}x$H
-EOT
-	rm -f "$T/vtest.sock" "$T/stats.json"
-	"$GS" -c "$T/gs.ini" >"$T/gs-$be.log" 2>&1 &
-	local gs=$!
-	pids+=($gs)
-	wait_for 30 test -S "$T/vtest.sock" || fail "gpu-server did not start"
-	"$ZC" -s "127.0.0.1:$port" -z z -b "$be" --stats "$T/stats.json" >"$T/zc-$be.log" 2>&1 &
+	local be=$1
+	ZONE_SIZE=${W}x$H ZONE_FPS=$FPS START_SOURCE=0 GS_LOG="$T/gs-$be.log" start_server
+	rm -f "$T/stats.json"
+	"$ZC" -s "127.0.0.1:$PORT" -z z -b "$be" --stats "$T/stats.json" >"$T/zc-$be.log" 2>&1 &
 	local zc=$!
 	pids+=($zc)
 	wait_for 30 grep -q "client joined" "$T/gs-$be.log" || fail "no client ($be)"
@@ -45,9 +31,7 @@ EOT
 	sleep 1
 	kill -TERM $zc
 	wait $zc || fail "zone-client ($be) exited with $?"
-	kill -TERM $gs
-	wait $gs || fail "gpu-server exited with $?"
-	pids=()
+	stop_server
 	python3 - "$T/stats.json" "$be" "$FRAMES" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))

@@ -14,45 +14,29 @@
 set -euo pipefail
 GS=$1 ZC=$2 FRAMES=${3:-90}
 HERE=$(cd "$(dirname "$0")" && pwd)
-SRC="$HERE/../impair/zone-source.py"
+SOURCE_PY="$HERE/../impair/zone-source.py"
 LIB_NAME=codec-latency
-. "$HERE/../impair/test-lib.sh"
+. "$HERE/../impair/server-lib.sh"
 W=1920 H=1080 FPS=30
 
 run() { # codec workload
-	local codec=$1 work=$2 port
-	port=$(free_port)
-	cat >"$T/gs.ini" <<EOT
-[server]
-control=127.0.0.1:$port
-vtest=$T/vtest.sock
-[guest src]
-vtest-app=zone-source
-[zone z]
-mode=${W}x${H}@$FPS
-layer=src:0 0,0 ${W}x$H
-codec=$codec
-${ZONE_EXTRA:-}
-EOT
-	rm -f "$T/vtest.sock" "$T/stats.json"
-	"$GS" -c "$T/gs.ini" >"$T/gs-$codec-$work.log" 2>&1 &
-	local gs=$!
-	pids+=($gs)
-	wait_for 30 test -S "$T/vtest.sock" || fail "gpu-server did not start"
-	"$ZC" -s "127.0.0.1:$port" -z z --stats "$T/stats.json" >"$T/zc-$codec-$work.log" 2>&1 &
+	local codec=$1 work=$2
+	ZONE_SIZE=${W}x$H ZONE_FPS=$FPS START_SOURCE=0 GS_LOG="$T/gs-$codec-$work.log" \
+		ZONE_EXTRA="codec=$codec
+${ZONE_EXTRA:-}" start_server
+	rm -f "$T/stats.json"
+	"$ZC" -s "127.0.0.1:$PORT" -z z --stats "$T/stats.json" >"$T/zc-$codec-$work.log" 2>&1 &
 	local zc=$!
 	pids+=($zc)
 	wait_for 30 grep -q "client joined" "$T/gs-$codec-$work.log" || fail "no client"
 	local extra=()
 	[ "$work" = full-frame ] && extra=(--full)
-	timeout 300 python3 "$SRC" "$T/vtest.sock" --size "${W}x$H" --fps "$FPS" --frames "$FRAMES" \
+	timeout 300 python3 "$SOURCE_PY" "$T/vtest.sock" --size "${W}x$H" --fps "$FPS" --frames "$FRAMES" \
 		"${extra[@]}" >"$T/src.log" 2>&1 || fail "zone-source"
 	sleep 1
 	kill -TERM $zc
 	wait $zc || fail "zone-client exited with $?"
-	kill -TERM $gs
-	wait $gs || fail "gpu-server exited with $?"
-	pids=()
+	stop_server
 	python3 - "$T/stats.json" "$codec" "$work" "$FRAMES" <<'PY'
 import json, sys
 st = json.load(open(sys.argv[1]))

@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: MIT
-# Sourced (bash) by the transport tests that need a gpu-server with a vtest
-# frame source (zone-source.py) on zone z, 64x64: auth.sh, clock.sh.
-# Set LIB_NAME, GS, ZC and HERE first; the prelude is test-lib.sh.
-. "$HERE/test-lib.sh"
-# start_server [KEYFILE]: gpu-server with a vtest frame source on zone z
-# (SERVER_EXTRA: more [server] lines).
+# Sourced (bash) by the tests that need a gpu-server with a vtest frame
+# source (zone-source.py) on zone z: auth.sh, clock.sh, advertise.sh, the
+# benchmarks, the Wayland test. Set LIB_NAME, GS, ZC and HERE first (HERE:
+# this folder or one beside it); the prelude is test-lib.sh.
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$LIB_DIR/test-lib.sh"
+# start_server [KEYFILE]: gpu-server on 127.0.0.1:$PORT (a free port) with
+# the vtest source as zone z's only layer. Knobs: ZONE_SIZE (64x64), ZONE_FPS
+# (60), ZONE_EXTRA ([zone] lines), SERVER_EXTRA ([server] lines), GS_LOG
+# ($T/gpu-server.log), START_SOURCE (1: also start zone-source, endlessly;
+# 0: the test runs its own). Skips (77) without a renderer.
 start_server() {
 	PORT=$(free_port)
+	local size=${ZONE_SIZE:-64x64}
+	GS_LOG=${GS_LOG:-$T/gpu-server.log}
 	{
 		echo "[server]"
 		echo "control=127.0.0.1:$PORT"
@@ -16,23 +23,28 @@ start_server() {
 		echo "[guest src]"
 		echo "vtest-app=zone-source"
 		echo "[zone z]"
-		echo "mode=64x64@60"
-		echo "layer=src:0 0,0 64x64"
+		echo "mode=$size@${ZONE_FPS:-60}"
+		echo "layer=src:0 0,0 $size"
+		[ -n "${ZONE_EXTRA:-}" ] && echo "$ZONE_EXTRA"
 	} >"$T/gs.ini"
 	rm -f "$T/vtest.sock"
-	"$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
+	"$GS" -c "$T/gs.ini" >"$GS_LOG" 2>&1 &
 	GSPID=$!
 	pids+=($GSPID)
-	for _ in $(seq 100); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
-	[ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server did not start"; }
-	python3 "$HERE/zone-source.py" "$T/vtest.sock" --size 64x64 --frames 100000 >"$T/source.log" 2>&1 &
-	SRC=$!
-	pids+=($SRC)
+	wait_for 30 test -S "$T/vtest.sock" ||
+		{ grep -q "vtest is off" "$GS_LOG" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server did not start"; }
+	SRC=
+	if [ "${START_SOURCE:-1}" = 1 ]; then
+		python3 "$LIB_DIR/zone-source.py" "$T/vtest.sock" --size "$size" --frames 100000 \
+			>"$T/source.log" 2>&1 &
+		SRC=$!
+		pids+=($SRC)
+	fi
 }
 stop_server() {
-	kill $SRC 2>/dev/null || true
+	[ -n "${SRC:-}" ] && kill $SRC 2>/dev/null || true
 	kill -TERM $GSPID
 	wait $GSPID || fail "gpu-server exited with $?"
-	wait $SRC 2>/dev/null || true
+	[ -n "${SRC:-}" ] && wait $SRC 2>/dev/null || true
 	pids=()
 }

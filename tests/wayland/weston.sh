@@ -21,7 +21,7 @@ command -v weston >/dev/null && command -v weston-screenshooter >/dev/null ||
 	{ echo "SKIP: no weston (Debian: weston)"; exit 77; }
 "$ZC" --help | grep -q "wayland" || { echo "SKIP: zone-client built without Wayland"; exit 77; }
 LIB_NAME=weston
-. "$HERE/../impair/test-lib.sh"
+. "$HERE/../impair/server-lib.sh"
 export XDG_RUNTIME_DIR=$T/xdg
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 export WAYLAND_DISPLAY=wayland-zonal
@@ -37,22 +37,7 @@ start_weston() {
 }
 
 start_weston
-PORT=$(free_port)
-cat >"$T/gs.ini" <<EOT
-[server]
-control=127.0.0.1:$PORT
-vtest=$T/vtest.sock
-[guest src]
-vtest-app=zone-source
-[zone z]
-mode=${ZW}x${ZH}@60
-layer=src:0 0,0 ${ZW}x$ZH
-EOT
-"$GS" -c "$T/gs.ini" >"$T/gpu-server.log" 2>&1 &
-GSPID=$!
-pids+=($GSPID)
-wait_for 30 test -S "$T/vtest.sock" ||
-	{ grep -q "vtest is off" "$T/gpu-server.log" && { echo "SKIP: no renderer"; exit 77; }; fail "gpu-server"; }
+ZONE_SIZE=${ZW}x$ZH START_SOURCE=0 start_server
 
 "$ZC" -s "127.0.0.1:$PORT" -z z -b wayland --stats "$T/stats.json" -o "$T/out" \
 	--present-log "$T/presents.txt" -v >"$T/zone-client.log" 2>&1 &
@@ -132,7 +117,5 @@ wait $zc || rc=$?
 grep -q "compositor" "$T/zone-client2.log" || fail "no word about the compositor in the log"
 [ -s "$T/stats2.json" ] || fail "no stats after losing the compositor"
 echo "compositor lost: zone-client exited $rc: $(grep -o 'panel: .*' "$T/zone-client2.log" | head -1)"
-kill -TERM $GSPID
-wait $GSPID || fail "gpu-server exited with $?"
-pids=()
+stop_server
 echo PASS
