@@ -4,8 +4,9 @@
 # Zone z (640x480) shows guest g on its left half and guest h on its right
 # half. g is a real QEMU guest with gpu-server's vhost-user-input device
 # (-device vhost-user-input-pci) running input-check, which prints every
-# evdev event of the "virtio-zonal input" device. zone-client (headless)
-# injects, as the panel's user: a touch on g's half dragged towards h's and
+# evdev event of the "virtio-zonal input" device. zone-client -b wayland,
+# fullscreen on weston's headless backend (which has no input devices of
+# its own), injects through its input path, as the panel's user: a touch on g's half dragged towards h's and
 # lifted, a touch on h's half, a key (focus: h, touched last), then a tap on
 # g's half and a key (focus: g). g must see exactly its two touches (in its
 # own scanout coordinates, 0..32767 over its layer) and the second key: not
@@ -20,6 +21,18 @@ trap gl_cleanup EXIT
 trap 'exit 1' INT TERM
 T=$GL_TMP
 PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+BACKEND=headless
+if command -v weston >/dev/null && "$GL_BUILD/zone-client/zone-client" --help | grep -q wayland; then
+	BACKEND=wayland
+	export XDG_RUNTIME_DIR=$T/xdg WAYLAND_DISPLAY=wayland-zonal
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	weston --backend=headless-backend.so --use-pixman --width=640 --height=480 \
+		--socket="$WAYLAND_DISPLAY" --idle-time=0 --no-config >"$T/weston.log" 2>&1 &
+	GL_PIDS+=($!)
+	for _ in $(seq 300); do [ -S "$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY" ] && break; sleep 0.1; done
+	[ -S "$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY" ] || gl_fail "weston did not start"
+fi
+echo "zone-client -b $BACKEND"
 
 cat >"$T/gs.ini" <<EOT
 [server]
@@ -47,7 +60,7 @@ gl_wait_console "input-check: device " 60
 grep "input-check: device" "$T/console.log"
 grep -q "guest g: input device connected" "$T/gpu-server.log" || gl_fail "QEMU did not connect the input device"
 
-"$GL_BUILD/zone-client/zone-client" -s "127.0.0.1:$PORT" -z z -n 1000000 --stats "$T/stats.json" \
+"$GL_BUILD/zone-client/zone-client" -s "127.0.0.1:$PORT" -z z -b $BACKEND -n 1000000 --stats "$T/stats.json" \
 	--inject "down:160,240;move:200,240;up;down:480,100;up;key:30;down:100,100;up;key:31" \
 	-v >"$T/zone-client.log" 2>&1 &
 zc=$!
