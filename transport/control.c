@@ -81,10 +81,12 @@ static int parse_hello(const uint8_t *p, size_t len, struct xport_ctl_msg *msg)
 			return -EBADMSG;
 		}
 		h->adv_family = v[0];
-		h->adv_port = xport_get_le16(v + 2);
-		memcpy(h->adv_addr, v + 4, 16);
-		if (h->adv_family && h->adv_port == 0) {
-			return -EBADMSG;
+		if (h->adv_family) {
+			h->adv_port = xport_get_le16(v + 2);
+			memcpy(h->adv_addr, v + 4, 16);
+			if (h->adv_port == 0) {
+				return -EBADMSG;
+			}
 		}
 	}
 	if (rest >= 2 * (4 + XPORT_CTL_NONCE) + 4) {

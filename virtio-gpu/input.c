@@ -214,8 +214,13 @@ struct vgpu_input *vgpu_input_create(struct zl_loop *loop, const char *socket_pa
 		free(in);
 		return NULL;
 	}
-	zl_info("guest %s: input device on %s", guest_name, socket_path);
+	zl_info("guest %s: input device on %s", guest_name, socket_path ? socket_path : "(fd)");
 	return in;
+}
+
+struct vgpu_vhost_user *vgpu_input_vhost_user(struct vgpu_input *in)
+{
+	return in->vu;
 }
 
 void vgpu_input_destroy(struct vgpu_input *in)

@@ -22,10 +22,14 @@
 struct zl_loop;
 struct vgpu_input;
 
-/* Listens on socket_path for the frontend. NULL on failure (logged). */
+/* Listens on socket_path for the frontend (NULL: frontends come through
+ * vgpu_vhost_user_adopt_fd() on vgpu_input_vhost_user()). NULL on failure
+ * (logged). */
 struct vgpu_input *vgpu_input_create(struct zl_loop *loop, const char *socket_path,
 	const char *guest_name);
 void vgpu_input_destroy(struct vgpu_input *in);
+/* Its vhost-user backend (tests, fuzzing). */
+struct vgpu_vhost_user *vgpu_input_vhost_user(struct vgpu_input *in);
 
 /* Touch (or a pointer with button BTN_LEFT, as buttons say) at x, y in
  * 0..VGPU_INPUT_ABS_MAX of the scanout: down, moved, up. One report each. */

@@ -60,11 +60,18 @@ e2e_check_stats "$E2E_TMP/stats.json" $frames
 	die "pattern check failed"
 if [ -n "$ref" ]; then
 	. "$E2E_SRC/tests/reference/tolerance.sh"
-	"$E2E_SRC/tools/compare-image" "$ref" "$E2E_TMP/out/last.png" --tolerance "$REF_TOLERANCE" \
-		--max-bad "$REF_MAX_BAD" --diff "$E2E_TMP/out/diff.png" || {
-		E2E_KEEP=1
-		die "not the reference image (kept: $E2E_TMP/out/last.png, diff.png)"
-	}
+	# The key frame of a join is the zone as it is then: on a slow machine the
+	# guest's still may reach the zone after the first join. Each new join
+	# gets a fresh key frame; a few tries.
+	for try in 1 2 3 4 5; do
+		"$E2E_SRC/tools/compare-image" "$ref" "$E2E_TMP/out/last.png" --tolerance "$REF_TOLERANCE" \
+			--max-bad "$REF_MAX_BAD" --diff "$E2E_TMP/out/diff.png" && break
+		[ $try = 5 ] && { E2E_KEEP=1; die "not the reference image (kept: $E2E_TMP/out/last.png, diff.png)"; }
+		echo "not the reference yet (try $try); joining again"
+		sleep 1
+		timeout 60 "$ZONE_CLIENT" -s "127.0.0.1:$port" -z z -b headless -o "$E2E_TMP/out" -n 1 \
+			>"$E2E_TMP/zone-client.log" 2>&1 || die "zone-client failed ($?)"
+	done
 fi
 # The app's own frame rate (every 5 s), for the record.
 e2e_wait_for "grep -q 'gles-pattern: .* flips, .* fps' '$log'" 30 "a frame-rate line"

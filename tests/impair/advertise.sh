@@ -23,6 +23,7 @@ a, p, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", a))
 s.settimeout(0.2)
+open(out + ".ready", "w").close()
 n = 0
 def stop(*_):
     open(out, "w").write(str(n))
@@ -38,6 +39,7 @@ while True:
 PY
 fwd=$!
 pids+=($fwd)
+wait_for 30 test -e "$T/forwarded.ready" || fail "the forwarder did not start"
 
 start_server "$T/key"
 set +e

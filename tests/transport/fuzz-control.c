@@ -24,7 +24,9 @@ static void same(const struct xport_ctl_msg *a, const struct xport_ctl_msg *b)
 				XPORT_CTL_NONCE) != 0) ||
 			a->hello.adv_family != b->hello.adv_family ||
 			a->hello.adv_port != b->hello.adv_port ||
-			memcmp(a->hello.adv_addr, b->hello.adv_addr, 16) != 0) {
+			memcmp(a->hello.adv_addr, b->hello.adv_addr, 16) != 0 ||
+			a->hello.edid_len != b->hello.edid_len ||
+			memcmp(a->hello.edid, b->hello.edid, a->hello.edid_len) != 0) {
 			abort();
 		}
 		break;
@@ -55,6 +57,14 @@ static void same(const struct xport_ctl_msg *a, const struct xport_ctl_msg *b)
 		break;
 	case XPORT_CTL_BYE:
 		if (a->bye.reason != b->bye.reason) {
+			abort();
+		}
+		break;
+	case XPORT_CTL_INPUT:
+		if (a->input.kind != b->input.kind || a->input.slot != b->input.slot ||
+			a->input.x != b->input.x || a->input.y != b->input.y ||
+			a->input.code != b->input.code || a->input.value != b->input.value ||
+			a->input.t_ns != b->input.t_ns) {
 			abort();
 		}
 		break;

@@ -11,7 +11,9 @@
  *                                is the "guest RAM" the messages may map
  *   records until the end:
  *     u8 mode: bits 0-3 n_fds (mod 9), bit 6 split the bytes in two writes,
- *              bit 7 send through the socket instead of the seam
+ *              bit 7 send through the socket instead of the seam; bit 5 of
+ *              the first record: serve the virtio-input device instead of
+ *              the GPU (each record then also queues a touch for it)
  *     u8 fd_kinds (bit i: 1 = memfd dup, 0 = eventfd),
  *     u16 len, len bytes         one message (header + payload), or any bytes
  * The session is torn down after each input. */
@@ -27,6 +29,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "virtio-gpu/gpu.h"
+#include "virtio-gpu/input.h"
 #include "virtio-gpu/vhost-user.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct zl_loop *loop;
 static struct vgpu_device *dev;
-static struct vgpu_vhost_user *vu;
+static struct vgpu_vhost_user *gpu_vu;
+static struct vgpu_input *input;
 static int memfd = -1;
 
 static void on_scanout(void *data, const struct vgpu_scanout_update *u)
@@ -60,9 +64,10 @@ static void init(void)
 		.quota_bytes = 16u << 20,
 	};
 	dev = vgpu_device_create(&cfg, &listener, NULL);
-	vu = vgpu_vhost_user_create(loop, NULL, dev, NULL, NULL);
+	gpu_vu = vgpu_vhost_user_create(loop, NULL, dev, NULL, NULL);
+	input = vgpu_input_create(loop, NULL, "fuzz");
 	memfd = memfd_create("fuzz-ram", MFD_CLOEXEC);
-	if (!loop || !dev || !vu || memfd < 0 || ftruncate(memfd, RAM_SIZE) < 0) {
+	if (!loop || !dev || !gpu_vu || !input || memfd < 0 || ftruncate(memfd, RAM_SIZE) < 0) {
 		abort();
 	}
 }
@@ -116,7 +121,7 @@ static void stream_send(int fd, const uint8_t *p, size_t len, const int *fds, un
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!vu) {
+	if (!gpu_vu) {
 		init();
 	}
 	/* Fresh guest RAM each run. */
@@ -141,6 +146,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
 		abort();
 	}
+	size_t first_record = off;
+	bool to_input = size - off >= 1 && (data[first_record] & 0x20);
+	struct vgpu_vhost_user *vu = to_input ? vgpu_input_vhost_user(input) : gpu_vu;
 	vgpu_vhost_user_adopt_fd(vu, sv[1]);
 
 	while (size - off >= 4) {
@@ -168,6 +176,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		off += len;
+		if (to_input) {
+			/* Something for the eventq: it takes the guest's buffers. */
+			vgpu_input_touch(input, mode * 100u, kinds * 100u, mode & 1, !(mode & 1));
+		}
 	}
 	close(sv[0]);
 	zl_loop_dispatch(loop, 0);
