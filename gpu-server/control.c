@@ -53,6 +53,8 @@ struct gs_frame {
 	unsigned refs;
 	struct xport_media_frame m;
 	uint8_t *data;
+	/* Its way through the server (CLOCK_MONOTONIC; 0: unknown). */
+	uint64_t composed_ns, encoded_ns;
 };
 
 enum client_state {
@@ -231,9 +233,47 @@ static void client_queue_clear(struct gs_client *c)
 	c->n_history = 0;
 }
 
+static ssize_t zone_send_one(struct gs_zone *z, const struct sockaddr_storage *to,
+	struct iovec *iov, size_t n_iov);
+
+static uint32_t stage_us(uint64_t t, uint64_t capture)
+{
+	if (!t || t < capture) {
+		return XPORT_STAGE_UNKNOWN;
+	}
+	uint64_t us = (t - capture) / 1000;
+	return us < XPORT_STAGE_UNKNOWN ? (uint32_t)us : XPORT_STAGE_UNKNOWN - 1;
+}
+
+/* Tells the client where frame f's time went here (media.h, APP STAGES). */
+static void client_send_stages(struct gs_client *c, const struct gs_frame *f, uint64_t sent_ns)
+{
+	struct gs_zone *z = c->zone;
+	uint8_t buf[64], d[16];
+	size_t a, b;
+	uint64_t cap = f->m.capture_ns;
+	xport_put_be32(d, f->m.frame_id);
+	xport_put_be32(d + 4, stage_us(f->composed_ns, cap));
+	xport_put_be32(d + 8, stage_us(f->encoded_ns, cap));
+	xport_put_be32(d + 12, stage_us(sent_ns, cap));
+	if (xport_rtcp_write_rr(buf, sizeof(buf), z->ssrc, NULL, &a) < 0 ||
+		xport_rtcp_write_app(buf + a, sizeof(buf) - a, z->ssrc, XPORT_RTCP_APP_NAME,
+			XPORT_RTCP_APP_STAGES, d, sizeof(d), &b) < 0) {
+		return;
+	}
+	size_t len = a + b;
+	/* Best effort, like every report. */
+	if (c->srtp && xport_srtp_protect_rtcp(c->srtp, buf, &len) < 0) {
+		return;
+	}
+	struct iovec iov = { buf, len };
+	zone_send_one(z, &c->media, &iov, 1);
+}
+
 /* queue[0] went out whole: it moves to the history (the oldest drops out). */
 static void client_frame_sent(struct gs_client *c)
 {
+	client_send_stages(c, c->queue[0], c->q0_sent_ns);
 	if (c->n_history == HISTORY) {
 		frame_unref(c->history[0].f);
 		memmove(c->history, c->history + 1, (HISTORY - 1) * sizeof(c->history[0]));
@@ -406,6 +446,9 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 	if (n == 0) {
 		return true;
 	}
+	/* Before the call: on loopback the receiver may have the packet before
+	 * sendmmsg returns (the stage times must not run backwards). */
+	uint64_t now = zl_now_ns();
 	int sent = sendmmsg(z->udp_fd, msgs, n, MSG_DONTWAIT);
 	if (sent < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
@@ -421,7 +464,6 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		c->needs_key = true;
 	}
 	/* Advance over what went out. */
-	uint64_t now = zl_now_ns();
 	for (int i = 0; i < sent; i++) {
 		if (c->next_packet == 0) {
 			c->q0_seq = c->seq;
@@ -543,6 +585,8 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	if (!need_key && !need_delta) {
 		return;
 	}
+	/* The zone image is composed by now (the compositor runs on flush). */
+	uint64_t composed_ns = zl_now_ns();
 	/* Deltas carry only the damaged tiles whose pixels differ from the
 	 * frame emitted last (guests damage more than they change). A frame
 	 * that includes a key frame compares every tile: that brings the
@@ -570,6 +614,14 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 		key = frame_create(z, data, len, true, capture_ns);
 		z->stats.key_frames++;
 	}
+	uint64_t encoded_ns = zl_now_ns();
+	struct gs_frame *fs[2] = { key, delta };
+	for (unsigned i = 0; i < 2; i++) {
+		if (fs[i]) {
+			fs[i]->composed_ns = composed_ns;
+			fs[i]->encoded_ns = encoded_ns;
+		}
+	}
 	zone_send(z, key, delta, refresh);
 }
 
@@ -577,7 +629,7 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
  * coded.h header, to the zone's clients. Non-key h264 frames go only to
  * clients in step. */
 static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t len, bool key,
-	uint64_t capture_ns, bool refresh)
+	uint64_t capture_ns, uint64_t composed_ns, bool refresh)
 {
 	bool need_key, need_delta;
 	zone_needs(z, &need_key, &need_delta);
@@ -599,6 +651,8 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 	if (!f) {
 		return;
 	}
+	f->composed_ns = composed_ns;
+	f->encoded_ns = zl_now_ns();
 	if (key) {
 		z->key_asked_ns = 0;
 		z->stats.key_frames++;
@@ -613,13 +667,14 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 static void zone_emit_raw(struct gs_zone *z, uint64_t capture_ns, bool refresh)
 {
 	size_t len = (size_t)z->width * z->height * 3;
+	uint64_t composed_ns = zl_now_ns();
 	uint8_t *rgb = malloc(len);
 	if (!rgb) {
 		return;
 	}
 	xport_raw_from_xrgb(rgb, pixman_image_get_data(z->image), pixman_image_get_stride(z->image),
 		z->width, z->height);
-	zone_emit_coded(z, rgb, len, true, capture_ns, refresh);
+	zone_emit_coded(z, rgb, len, true, capture_ns, composed_ns, refresh);
 	free(rgb);
 }
 
@@ -1439,7 +1494,7 @@ void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_r
 }
 
 void gs_control_zone_encoded(struct gs_control *ctl, unsigned zone, const uint8_t *data,
-	size_t len, bool key, uint64_t capture_ns, bool refresh)
+	size_t len, bool key, uint64_t capture_ns, uint64_t composed_ns, bool refresh)
 {
 	if (!ctl || zone >= ctl->n_zones || len == 0) {
 		return;
@@ -1448,7 +1503,7 @@ void gs_control_zone_encoded(struct gs_control *ctl, unsigned zone, const uint8_
 	if (z->stats.clients == 0 || (z->codec != XPORT_CODEC_H264 && z->codec != XPORT_CODEC_JPEG)) {
 		return;
 	}
-	zone_emit_coded(z, data, len, key, capture_ns, refresh);
+	zone_emit_coded(z, data, len, key, capture_ns, composed_ns, refresh);
 	/* A client fell behind (its queue dropped) and waits for a key frame
 	 * this one was not: ask for it, within the rate limit. */
 	for (struct gs_client *c = ctl->clients; c; c = c->next) {

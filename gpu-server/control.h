@@ -75,11 +75,12 @@ void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_r
 	uint64_t t_flush_ns);
 
 /* An h264/jpeg zone's encoded frame (an access unit, a JPEG image; copied)
- * made of the zone image at capture_ns: to every client of the zone that
- * can decode it (a client waiting for a key frame skips the others).
- * refresh: no new content (as asked by encode_key). */
+ * made of the zone image at capture_ns, composed (handed to the encoder) at
+ * composed_ns: to every client of the zone that can decode it (a client
+ * waiting for a key frame skips the others). refresh: no new content (as
+ * asked by encode_key). */
 void gs_control_zone_encoded(struct gs_control *ctl, unsigned zone, const uint8_t *data,
-	size_t len, bool key, uint64_t capture_ns, bool refresh);
+	size_t len, bool key, uint64_t capture_ns, uint64_t composed_ns, bool refresh);
 
 /* Does the zone have clients (worth encoding for)? */
 bool gs_control_zone_has_clients(const struct gs_control *ctl, unsigned zone);

@@ -59,13 +59,13 @@ struct gs_gst_enc {
 
 	/* The control session's output: encoded frames on the loop. */
 	void (*encoded)(void *data, const uint8_t *bytes, size_t len, bool key,
-		uint64_t capture_ns, bool refresh);
+		uint64_t capture_ns, uint64_t pushed_ns, bool refresh);
 	void *data;
 	struct zl_gst_handoff *handoff;
 	GstCaps *seq_caps; /* the meta's reference */
 	struct meta {
 		uint64_t seq;
-		uint64_t capture_ns;
+		uint64_t capture_ns, pushed_ns;
 		bool refresh;
 	} meta[META_MAX]; /* the loop's only */
 	unsigned meta_next;
@@ -147,7 +147,7 @@ static void on_encoded_sample(void *data, GstSample *sample)
 		zl_dbg("enc", "zone %s: pts %llu key %d meta %d size %zu", s->zone,
 			(unsigned long long)GST_BUFFER_PTS(buf), key, m != NULL, map.size);
 		s->encoded(s->data, map.data, map.size, key, m ? m->capture_ns : zl_now_ns(),
-			m ? m->refresh : true);
+			m ? m->pushed_ns : 0, m ? m->refresh : true);
 		gst_buffer_unmap(buf, &map);
 	}
 	gst_sample_unref(sample);
@@ -181,7 +181,7 @@ static void push(struct gs_gst_enc *s, GstBuffer *buf, uint64_t capture_ns, bool
 	GST_BUFFER_DURATION(buf) = GST_CLOCK_TIME_NONE;
 	zl_dbg("enc", "zone %s: push pts %llu key %d refresh %d", s->zone, (unsigned long long)pts,
 		key, refresh);
-	s->meta[s->meta_next] = (struct meta){ s->frames, capture_ns, refresh };
+	s->meta[s->meta_next] = (struct meta){ s->frames, capture_ns, zl_now_ns(), refresh };
 	s->meta_next = (s->meta_next + 1) % META_MAX;
 	if (key && s->enc_src) {
 		/* GstVideoEncoder applies it to the next frame it encodes. */

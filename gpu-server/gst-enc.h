@@ -39,9 +39,10 @@ struct gs_gst_enc_config {
 	/* RTP to a sink, or NULL. */
 	const struct gs_sink_config *sink;
 	/* Encoded frames on the loop, or NULL. key: decodable alone (IDR);
-	 * capture_ns and refresh: as given to gs_gst_enc_frame(). */
+	 * capture_ns and refresh: as given to gs_gst_enc_frame(); pushed_ns:
+	 * when it was given. */
 	void (*encoded)(void *data, const uint8_t *bytes, size_t len, bool key,
-		uint64_t capture_ns, bool refresh);
+		uint64_t capture_ns, uint64_t pushed_ns, bool refresh);
 	void *data;
 };
 

@@ -251,10 +251,11 @@ static void on_encode_key(void *data, unsigned zi)
 }
 
 static void on_encoded(void *data, const uint8_t *bytes, size_t len, bool key,
-	uint64_t capture_ns, bool refresh)
+	uint64_t capture_ns, uint64_t pushed_ns, bool refresh)
 {
 	struct zone_enc_ctx *e = data;
-	gs_control_zone_encoded(e->s->control, e->zi, bytes, len, key, capture_ns, refresh);
+	gs_control_zone_encoded(e->s->control, e->zi, bytes, len, key, capture_ns, pushed_ns,
+		refresh);
 }
 
 /* A zone client's panel: to the guest under the event, as that guest's

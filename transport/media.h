@@ -47,6 +47,14 @@
  * at least every XPORT_MEDIA_KEEPALIVE_NS while a zone is idle. */
 #define XPORT_RTCP_APP_NAME "ZONL"
 #define XPORT_RTCP_APP_FRAME 0
+/* RTCP APP "ZONL", subtype 1, from the server after each frame's last
+ * packet left for a client (with an RR, no report block): where the frame's
+ * time went on the server, for the client's stage-by-stage latency. 16
+ * bytes, big-endian: frame id; then microseconds after its capture (the
+ * guest's flush read) when it was composed, encoded, and its first packet
+ * sent (0xffffffff: unknown). */
+#define XPORT_RTCP_APP_STAGES 1
+#define XPORT_STAGE_UNKNOWN 0xffffffffu
 #define XPORT_MEDIA_KEEPALIVE_NS 40000000ull
 
 #define XPORT_MEDIA_MTU_DEFAULT 1500

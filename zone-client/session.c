@@ -31,6 +31,7 @@
 
 #define MS 1000000ull
 #define TICK_NS (50 * MS)
+#define PROGRESS_NS (5000 * MS)
 #define CONNECT_TIMEOUT_NS (3000 * MS)
 /* Key-frame requests (PLI) at most once a frame interval, and at least
  * this far apart: recovery within two frame intervals needs the retry of a
@@ -70,6 +71,7 @@ struct pending_present {
 	uint32_t frame_id;
 	uint64_t capture_ns;
 	uint64_t received_ns; /* its last packet (our clock) */
+	uint64_t decoded_ns;  /* verified and decoded: ready for the panel */
 	bool refresh;
 	bool key;
 };
@@ -93,7 +95,7 @@ struct zc_session {
 	size_t rx_buf_size;
 
 	struct zl_source *tick;
-	uint64_t t_start, t_welcome, last_hb_ns, last_rr_ns;
+	uint64_t t_start, t_welcome, last_hb_ns, last_rr_ns, last_progress_ns;
 	uint32_t hb_seq;
 	uint32_t server_hb_seq;
 	uint64_t server_hb_send_ns, server_hb_recv_ns;
@@ -150,6 +152,16 @@ struct zc_session {
 	/* The backend's panel (probed before HELLO). */
 	bool have_panel;
 	struct zc_panel_info panel;
+
+	/* Stage times of recent frames: the server's half (RTCP) and ours
+	 * (present) meet here, in either order. */
+	struct stage_rec {
+		uint32_t frame_id;
+		bool server, client;
+		uint32_t us[3]; /* composed, encoded, first sent; after capture */
+		uint64_t capture_ns, received_ns, decoded_ns, presented_ns;
+	} stage_recs[32];
+	unsigned stage_next;
 
 	/* --inject: what is left of the list, where the touch is. */
 	const char *inject_next;
@@ -534,6 +546,54 @@ static void write_dump(struct zc_session *s)
 	zc_snapshot_write_png(img, path);
 }
 
+static struct stage_rec *stage_rec(struct zc_session *s, uint32_t frame_id)
+{
+	const unsigned n = sizeof(s->stage_recs) / sizeof(s->stage_recs[0]);
+	for (unsigned i = 0; i < n; i++) {
+		struct stage_rec *r = &s->stage_recs[i];
+		if ((r->server || r->client) && r->frame_id == frame_id) {
+			return r;
+		}
+	}
+	struct stage_rec *r = &s->stage_recs[s->stage_next];
+	s->stage_next = (s->stage_next + 1) % n;
+	memset(r, 0, sizeof(*r));
+	r->frame_id = frame_id;
+	return r;
+}
+
+/* Both halves of a frame's stages known: one sample each. */
+static void stage_done(struct zc_session *s, struct stage_rec *r)
+{
+	if (!r->server || !r->client) {
+		return;
+	}
+	const uint64_t us = 1000;
+	struct zc_samples *st = s->stats.stages;
+	bool known = r->us[0] != XPORT_STAGE_UNKNOWN && r->us[1] != XPORT_STAGE_UNKNOWN &&
+		r->us[2] != XPORT_STAGE_UNKNOWN && r->us[0] <= r->us[1] && r->us[1] <= r->us[2];
+	if (known) {
+		zc_samples_add(&st[ZC_STAGE_COMPOSE], r->us[0] * us);
+		zc_samples_add(&st[ZC_STAGE_ENCODE], (r->us[1] - r->us[0]) * us);
+		zc_samples_add(&st[ZC_STAGE_SEND], (r->us[2] - r->us[1]) * us);
+		/* The server's clock into ours, as for the latency. */
+		if (!s->ntp_clock || s->have_offset) {
+			uint64_t sent = r->capture_ns + r->us[2] * us;
+			sent = s->ntp_clock ? sent - (uint64_t)s->stats.clock_offset_ns : sent;
+			if (r->received_ns >= sent) {
+				zc_samples_add(&st[ZC_STAGE_NETWORK], r->received_ns - sent);
+			}
+		}
+	}
+	if (r->decoded_ns >= r->received_ns) {
+		zc_samples_add(&st[ZC_STAGE_DECODE], r->decoded_ns - r->received_ns);
+	}
+	if (r->presented_ns >= r->decoded_ns) {
+		zc_samples_add(&st[ZC_STAGE_PRESENT], r->presented_ns - r->decoded_ns);
+	}
+	r->server = r->client = false; /* the slot is free again */
+}
+
 static bool take_pending(struct zc_session *s, uint32_t frame_id)
 {
 	for (unsigned i = 0; i < s->n_pending; i++) {
@@ -581,6 +641,15 @@ static void on_presented(void *data, uint32_t frame_id, uint64_t t_present_ns)
 	}
 	if (t_present_ns >= p.received_ns) {
 		zc_samples_add(&s->stats.receive_to_present, t_present_ns - p.received_ns);
+	}
+	if (!p.refresh) {
+		struct stage_rec *r = stage_rec(s, frame_id);
+		r->client = true;
+		r->capture_ns = p.capture_ns;
+		r->received_ns = p.received_ns;
+		r->decoded_ns = p.decoded_ns;
+		r->presented_ns = t_present_ns;
+		stage_done(s, r);
 	}
 	if (s->cfg.present_log) {
 		fprintf(s->cfg.present_log, "%u %llu %llu %d %d\n", frame_id,
@@ -669,6 +738,7 @@ static void present_front(struct zc_session *s, const struct pending_present *p,
 		return;
 	}
 	s->pending[s->n_pending++] = *p;
+	s->pending[s->n_pending - 1].decoded_ns = zl_now_ns();
 	if (s->backend->impl->present(s->backend, s->front, damage, p->frame_id) < 0) {
 		s->n_pending--;
 		log_drop(s, "frame %u: the backend could not present it", p->frame_id);
@@ -892,6 +962,16 @@ static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, ui
 		info.app_subtype == XPORT_RTCP_APP_FRAME) {
 		note_latest(s, xport_get_be32(info.app_data), now);
 	}
+	if (info.has_app && info.app_ssrc == s->welcome.ssrc && info.app_len >= 16 &&
+		memcmp(info.app_name, XPORT_RTCP_APP_NAME, 4) == 0 &&
+		info.app_subtype == XPORT_RTCP_APP_STAGES) {
+		struct stage_rec *r = stage_rec(s, xport_get_be32(info.app_data));
+		r->server = true;
+		for (unsigned i = 0; i < 3; i++) {
+			r->us[i] = xport_get_be32(info.app_data + 4 + 4 * i);
+		}
+		stage_done(s, r);
+	}
 	if (info.has_sr && info.sr_ssrc == s->welcome.ssrc) {
 		/* LSR: the middle 32 bits of the SR's NTP timestamp. */
 		s->sr_lsr = (uint32_t)(info.sr_ntp >> 16);
@@ -1066,6 +1146,7 @@ static int start_media(struct zc_session *s)
 	}
 	s->state = STATE_ACTIVE;
 	s->t_welcome = zl_now_ns();
+	s->last_progress_ns = s->t_welcome;
 	s->last_heard_ns = s->t_welcome;
 	zl_source_timer_arm(s->stale_timer, s->stale_ns, 0);
 	/* The first heartbeat now: an RTT and clock-offset estimate from the
@@ -1318,6 +1399,15 @@ static void on_tick(void *data)
 		if (s->state != STATE_ACTIVE) {
 			return;
 		}
+	}
+	if (now - s->last_progress_ns >= PROGRESS_NS) {
+		/* Long runs say how they go. */
+		s->last_progress_ns = now;
+		fprintf(stderr, "zone-client: zone %s: %llu frames shown, %llu dropped, latency p50 "
+			"%.2f p99 %.2f ms\n", s->cfg.zone, (unsigned long long)s->stats.frames_presented,
+			(unsigned long long)s->stats.frames_dropped,
+			(double)zc_stats_percentile(&s->stats, 50) * 1e-6,
+			(double)zc_stats_percentile(&s->stats, 99) * 1e-6);
 	}
 	xport_reasm_expire(s->reasm, now, s->expire_ns);
 	pump_frames(s);

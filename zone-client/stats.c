@@ -16,12 +16,20 @@ void zc_stats_init(struct zc_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
+const char *const zc_stage_names[ZC_STAGE_COUNT] = {
+	"compose", "encode", "send", "network", "decode", "present",
+};
+
 void zc_stats_finish(struct zc_stats *s)
 {
 	free(s->latency.v);
 	free(s->receive_to_present.v);
 	memset(&s->latency, 0, sizeof(s->latency));
 	memset(&s->receive_to_present, 0, sizeof(s->receive_to_present));
+	for (unsigned i = 0; i < ZC_STAGE_COUNT; i++) {
+		free(s->stages[i].v);
+		memset(&s->stages[i], 0, sizeof(s->stages[i]));
+	}
 }
 
 void zc_samples_add(struct zc_samples *s, uint64_t ns)
@@ -72,14 +80,23 @@ uint64_t zc_stats_percentile(struct zc_stats *s, double pct)
 	return zc_samples_percentile(&s->latency, pct);
 }
 
-/* "name": {"p50": ..., "p90": ..., "p99": ..., "max": ..., "samples": N} */
-static void write_samples(FILE *f, const char *name, struct zc_samples *s)
+/* "name": {"p50": ..., "p90": ..., "p99": ..., "max": ..., "samples": N}; with
+ * cdf, also "cdf": [p0, p5, ..., p100] (for tools/latency-report). */
+static void write_samples(FILE *f, const char *name, struct zc_samples *s, bool cdf)
 {
 	double ms = 1e-6;
-	fprintf(f, "  \"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f, "
-		"\"samples\": %zu}", name, (double)zc_samples_percentile(s, 50) * ms,
+	fprintf(f, "\"%s\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f, "
+		"\"samples\": %zu", name, (double)zc_samples_percentile(s, 50) * ms,
 		(double)zc_samples_percentile(s, 90) * ms, (double)zc_samples_percentile(s, 99) * ms,
 		(double)zc_samples_percentile(s, 100) * ms, s->n);
+	if (cdf) {
+		fprintf(f, ", \"cdf\": [");
+		for (int p = 0; p <= 100; p += 5) {
+			fprintf(f, "%s%.3f", p ? ", " : "", (double)zc_samples_percentile(s, p) * ms);
+		}
+		fprintf(f, "]");
+	}
+	fprintf(f, "}");
 }
 
 static void json_string(FILE *f, const char *str)
@@ -133,9 +150,16 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	}
 	fprintf(f, "  \"cpu_ms\": %.1f,\n  \"cpu_ms_per_frame\": %.3f,\n", cpu_ms,
 		s->frames_presented ? cpu_ms / (double)s->frames_presented : 0.0);
-	write_samples(f, "receive_to_present_ms", &s->receive_to_present);
-	fprintf(f, ",\n");
-	write_samples(f, "latency_ms", &s->latency);
+	fprintf(f, "  ");
+	write_samples(f, "receive_to_present_ms", &s->receive_to_present, false);
+	fprintf(f, ",\n  \"stages_ms\": {\n");
+	for (unsigned i = 0; i < ZC_STAGE_COUNT; i++) {
+		fprintf(f, "    ");
+		write_samples(f, zc_stage_names[i], &s->stages[i], false);
+		fprintf(f, "%s\n", i + 1 < ZC_STAGE_COUNT ? "," : "");
+	}
+	fprintf(f, "  },\n  ");
+	write_samples(f, "latency_ms", &s->latency, true);
 	fprintf(f, "\n}\n");
 	return ferror(f) ? -EIO : 0;
 }

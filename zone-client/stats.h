@@ -16,6 +16,23 @@ void zc_samples_add(struct zc_samples *s, uint64_t ns);
 /* Nearest-rank percentile (0..100), ns; 0 if none. Sorts the samples. */
 uint64_t zc_samples_percentile(struct zc_samples *s, double pct);
 
+/* Where a frame's time goes, guest flush to panel: compose (flush read ->
+ * zone composed, server), encode (-> encoded, server), send (-> first
+ * packet sent: queue and pacing, server), network (-> last packet received
+ * here), decode (-> verified and decoded), present (-> on the panel). The
+ * server's stages come in RTCP (media.h APP STAGES); across hosts the
+ * network stage uses the clock offset, like the latency. */
+enum zc_stage {
+	ZC_STAGE_COMPOSE,
+	ZC_STAGE_ENCODE,
+	ZC_STAGE_SEND,
+	ZC_STAGE_NETWORK,
+	ZC_STAGE_DECODE,
+	ZC_STAGE_PRESENT,
+	ZC_STAGE_COUNT,
+};
+extern const char *const zc_stage_names[ZC_STAGE_COUNT];
+
 /* What the client measured, written as JSON by --stats. The same fields
  * for every backend. */
 struct zc_stats {
@@ -45,6 +62,7 @@ struct zc_stats {
 	/* The client's own part: last packet of the frame received -> on the
 	 * panel (reassembly, CRC, decode, copy, the display's wait). */
 	struct zc_samples receive_to_present;
+	struct zc_samples stages[ZC_STAGE_COUNT];
 };
 
 void zc_stats_init(struct zc_stats *s);
