@@ -63,7 +63,11 @@ static void test_json(void **state)
 	assert_non_null(strstr(buf, "\"present_source\": \"copy\""));
 	assert_non_null(strstr(buf, "\"clock\": \"same-host-monotonic\""));
 	assert_non_null(strstr(buf, "\"p50\": 2.500"));
-	assert_non_null(strstr(buf, "\"samples\": 1}"));
+	/* The latency's one sample, and its CDF (every point that sample). */
+	assert_non_null(strstr(buf, "\"samples\": 1, \"cdf\": [2.500, 2.500"));
+	/* Every stage, with no samples yet. */
+	assert_non_null(strstr(buf, "\"stages_ms\": {"));
+	assert_non_null(strstr(buf, "\"network\": {\"p50\": 0.000"));
 	/* No temporary file left behind. */
 	char tmp[sizeof(path) + 4];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
