@@ -51,7 +51,7 @@ static void usage(FILE *f)
 		"      --present-log FILE    one line per frame shown: frame id, present time, the\n"
 		"                            server's flush time (ns, CLOCK_MONOTONIC), key, refresh\n"
 		"                            (NNNNNN counts from 1)\n"
-		"      --stats FILE          write statistics as JSON when exiting\n"
+		"      --stats FILE          write statistics as JSON when exiting (and on SIGUSR1)\n"
 		"      --mode WxH@HZ         the panel's mode, told to the server\n"
 		"      --media-port PORT     local UDP port for RTP/RTCP (default: any)\n"
 		"      --window              wayland: a window, not fullscreen\n"
@@ -118,15 +118,33 @@ static int make_dir(const char *path)
 struct app {
 	struct zl_loop *loop;
 	bool signalled;
+	struct zc_session *session;
+	const char *stats_path;
 };
+
+static int write_stats(struct zc_session *session, const char *path)
+{
+	struct zc_stats_info info;
+	zc_session_stats_info(session, &info);
+	return zc_stats_write_file(zc_session_stats(session), &info, path);
+}
 
 static void on_signal(void *data, int fd, uint32_t events)
 {
 	struct app *app = data;
 	struct signalfd_siginfo si;
-	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		zl_info("signal %u: writing results and exiting", si.ssi_signo);
+	if (read(fd, &si, sizeof(si)) != sizeof(si)) {
+		return;
 	}
+	if (si.ssi_signo == SIGUSR1) {
+		/* A snapshot of the stats, and on we go. */
+		if (app->stats_path && app->session) {
+			int r = write_stats(app->session, app->stats_path);
+			zl_info("SIGUSR1: stats written to %s%s", app->stats_path, r < 0 ? " (failed)" : "");
+		}
+		return;
+	}
+	zl_info("signal %u: writing results and exiting", si.ssi_signo);
 	app->signalled = true;
 	zl_loop_quit(app->loop);
 }
@@ -321,6 +339,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -333,6 +352,8 @@ int main(int argc, char **argv)
 	}
 	sig_src = zl_loop_add_fd(app.loop, sfd, EPOLLIN, on_signal, &app);
 	session = zc_session_create(app.loop, &cfg);
+	app.session = session;
+	app.stats_path = stats_path;
 	if (!session) {
 		fprintf(stderr, "zone-client: out of memory\n");
 		goto out;
@@ -356,9 +377,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (stats_path) {
-		struct zc_stats_info info;
-		zc_session_stats_info(session, &info);
-		int r = zc_stats_write_file(zc_session_stats(session), &info, stats_path);
+		int r = write_stats(session, stats_path);
 		if (r < 0) {
 			fprintf(stderr, "zone-client: cannot write %s: %s\n", stats_path, strerror(-r));
 			status = 1;
