@@ -625,8 +625,9 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	zone_send(z, key, delta, refresh);
 }
 
-/* A frame of a raw, h264 or jpeg zone: bitstream (len bytes) behind a
- * coded.h header, to the zone's clients. Non-key h264 frames go only to
+/* A frame of a raw, h264 or jpeg zone: bitstream (len bytes; NULL for raw:
+ * the zone image, packed here) behind a coded.h header, to the zone's
+ * clients. Non-key h264 frames go only to
  * clients in step. */
 static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t len, bool key,
 	uint64_t capture_ns, uint64_t composed_ns, bool refresh)
@@ -643,7 +644,13 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 	if (!data) {
 		return;
 	}
-	memcpy(data + XPORT_CODED_HDR_SIZE, bitstream, len);
+	if (bitstream) {
+		memcpy(data + XPORT_CODED_HDR_SIZE, bitstream, len);
+	} else {
+		/* raw: packed straight into the frame, once. */
+		xport_raw_from_xrgb(data + XPORT_CODED_HDR_SIZE, pixman_image_get_data(z->image),
+			pixman_image_get_stride(z->image), z->width, z->height);
+	}
 	xport_coded_write(data, z->codec, (key ? XPORT_CODED_KEY : 0) |
 		(refresh ? XPORT_CODED_REFRESH : 0), (uint16_t)z->width, (uint16_t)z->height, len);
 	z->frame_id++;
@@ -666,16 +673,8 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 /* codec=raw: the zone's image, packed RGB, every frame whole. */
 static void zone_emit_raw(struct gs_zone *z, uint64_t capture_ns, bool refresh)
 {
-	size_t len = (size_t)z->width * z->height * 3;
-	uint64_t composed_ns = zl_now_ns();
-	uint8_t *rgb = malloc(len);
-	if (!rgb) {
-		return;
-	}
-	xport_raw_from_xrgb(rgb, pixman_image_get_data(z->image), pixman_image_get_stride(z->image),
-		z->width, z->height);
-	zone_emit_coded(z, rgb, len, true, capture_ns, composed_ns, refresh);
-	free(rgb);
+	zone_emit_coded(z, NULL, (size_t)z->width * z->height * 3, true, capture_ns, zl_now_ns(),
+		refresh);
 }
 
 /* Clients of z need a key frame now: tiles and raw make one here; h264 and
