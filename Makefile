@@ -2,7 +2,7 @@
 # The front door. Meson does the build underneath.
 #   make          build (build/gpu-server/gpu-server, build/zone-client/zone-client)
 #   make check    install missing Debian packages (as root), build, run every test
-#   make demo     one guest, one zone, a headless client
+#   make demo     two GL guests, cockpit + rear-seat zones; headless: a contact sheet PNG
 #   make bench    benchmarks: zone latency, GL guest fps, vtest vs virgl_test_server
 #   make piglit   piglit subset: gpu-server's vtest vs virgl_test_server (docs/piglit.md)
 BUILD ?= build

@@ -34,6 +34,8 @@
 /* Pacing: xport_media_pace_burst() (media.h). With txtime the kernel (an
  * ETF qdisc) launches each burst at its time. */
 #define BURST XPORT_PACE_BURST_MAX
+/* Bursts a late pace timer may send at once (see on_pace). */
+#define PACE_CATCHUP_MAX 32
 /* Frames kept per client after they went out, for retransmission (NACK). */
 #define HISTORY 8
 /* Lost packets are sent again while their frame is this young (in frame
@@ -134,6 +136,7 @@ struct gs_zone {
 	struct xport_tile_encoder *enc; /* tiles */
 	struct zl_source *pace_timer;
 	bool pace_armed;
+	uint64_t pace_due_ns; /* when the armed pace timer should fire */
 	struct zl_source *key_timer;
 	bool key_armed;
 	/* h264/jpeg: when a key frame was last asked of the encoder, 0 once it
@@ -345,13 +348,14 @@ static void client_fail(struct gs_client *c, uint32_t code, const char *fmt, ...
 
 /* --- media sending --- */
 
-static void zone_pump(struct gs_zone *z);
+static void zone_pump(struct gs_zone *z, unsigned rounds);
 
 static void zone_arm_pacing(struct gs_zone *z)
 {
 	if (!z->pace_armed && !z->blocked) {
 		zl_source_timer_arm(z->pace_timer, XPORT_PACE_GAP_NS, 0);
 		z->pace_armed = true;
+		z->pace_due_ns = zl_now_ns() + XPORT_PACE_GAP_NS;
 	}
 }
 
@@ -484,16 +488,19 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 	return (unsigned)sent == n;
 }
 
-static void zone_pump(struct gs_zone *z)
+/* Sends up to 'rounds' paced bursts of each client's queue. */
+static void zone_pump(struct gs_zone *z, unsigned rounds)
 {
 	bool more = false;
 	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
-		if (c->zone != z || c->q_len == 0) {
+		if (c->zone != z) {
 			continue;
 		}
-		if (!client_send_burst(z, c)) {
-			zone_set_blocked(z, true);
-			return;
+		for (unsigned r = 0; r < rounds && c->q_len > 0; r++) {
+			if (!client_send_burst(z, c)) {
+				zone_set_blocked(z, true);
+				return;
+			}
 		}
 		more |= c->q_len > 0;
 	}
@@ -503,11 +510,19 @@ static void zone_pump(struct gs_zone *z)
 	}
 }
 
+/* The pace timer fired. If the loop was busy (a guest's GL work, a
+ * composition) it fired late: the bursts due since then leave now, up to
+ * PACE_CATCHUP_MAX, so that pacing shapes the stream without lowering its
+ * rate below what the frames need (else the client queues fill and every
+ * client falls back to key frames, which are bigger still). */
 static void on_pace(void *data)
 {
 	struct gs_zone *z = data;
+	uint64_t now = zl_now_ns();
+	uint64_t late = now > z->pace_due_ns ? now - z->pace_due_ns : 0;
+	uint64_t rounds = 1 + late / XPORT_PACE_GAP_NS;
 	z->pace_armed = false;
-	zone_pump(z);
+	zone_pump(z, rounds > PACE_CATCHUP_MAX ? PACE_CATCHUP_MAX : (unsigned)rounds);
 }
 
 static void client_enqueue(struct gs_client *c, struct gs_frame *f)
@@ -571,7 +586,7 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 	}
 	/* Idle from now on, until the next frame: the keepalive SRs say so. */
 	zl_source_timer_arm(z->keepalive_timer, XPORT_MEDIA_KEEPALIVE_NS, 0);
-	zone_pump(z);
+	zone_pump(z, 1);
 }
 
 /* Emits the next frame of tiles zone z to every client: a delta of damage
@@ -868,7 +883,7 @@ static void on_udp(void *data, int fd, uint32_t events)
 	}
 	if (events & EPOLLOUT) {
 		zone_set_blocked(z, false);
-		zone_pump(z);
+		zone_pump(z, 1);
 	}
 	if (!(events & EPOLLIN)) {
 		return;

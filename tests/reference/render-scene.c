@@ -6,7 +6,9 @@
  * the stored references are made (tests/reference/README.md).
  *
  * usage: render-scene WIDTH HEIGHT FRAME OUT.png
- * Prints GL_RENDERER. Exit 0, 1 on failure, 77 without EGL surfaceless. */
+ *        render-scene --demo cluster|media|movie WIDTH HEIGHT SECONDS OUT.png
+ * The second form draws one of `make demo`'s scenes (guest/demo-scenes.c)
+ * at that time. Prints GL_RENDERER. Exit 0, 1 on failure, 77 without EGL surfaceless. */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <GLES2/gl2.h>
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "guest/demo-scenes.h"
 #include "guest/gles-scene.h"
+#include <string.h>
 
 static int write_png(const char *path, const unsigned char *rgba, int w, int h)
 {
@@ -45,8 +49,29 @@ static int write_png(const char *path, const unsigned char *rgba, int w, int h)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: render-scene WIDTH HEIGHT FRAME OUT.png\n");
+	int demo = -1;
+	double t = 0;
+	const char *out;
+
+	if (argc == 7 && strcmp(argv[1], "--demo") == 0) {
+		static const char *names[] = { "cluster", "media", "movie" };
+
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(argv[2], names[i]) == 0) {
+				demo = i;
+			}
+		}
+		t = strtod(argv[5], NULL);
+		out = argv[6];
+		argv += 2; /* WIDTH HEIGHT where the first form has them */
+	} else if (argc == 5) {
+		out = argv[4];
+	} else {
+		argc = 0;
+	}
+	if (argc == 0 || (argc == 7 && demo < 0)) {
+		fprintf(stderr, "usage: render-scene WIDTH HEIGHT FRAME OUT.png\n"
+				"       render-scene --demo cluster|media|movie WIDTH HEIGHT SECONDS OUT.png\n");
 		return 2;
 	}
 	int w = atoi(argv[1]), h = atoi(argv[2]);
@@ -91,12 +116,25 @@ int main(int argc, char **argv)
 	unsigned char *px = malloc((size_t)w * (size_t)h * 4);
 	if (glCheckFramebufferStatus(GL_FRAMEBUFFER) != GL_FRAMEBUFFER_COMPLETE) {
 		fprintf(stderr, "render-scene: FBO incomplete\n");
+	} else if (px && demo >= 0) {
+		struct demo_gl dgl = { 0 };
+
+		if (demo_gl_init(&dgl) == 0) {
+			demo_draw(&dgl, (enum demo_scene)demo, w, h, t);
+			glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+			if (glGetError() != GL_NO_ERROR) {
+				fprintf(stderr, "render-scene: GL error\n");
+			} else if (write_png(out, px, w, h) == 0) {
+				ret = 0;
+			}
+		}
+		demo_gl_finish(&dgl);
 	} else if (px && gles_scene_init(&scene) == 0) {
 		gles_scene_draw(&scene, w, h, frame);
 		glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, px);
 		if (glGetError() != GL_NO_ERROR) {
 			fprintf(stderr, "render-scene: GL error\n");
-		} else if (write_png(argv[4], px, w, h) == 0) {
+		} else if (write_png(out, px, w, h) == 0) {
 			ret = 0;
 		}
 	}
