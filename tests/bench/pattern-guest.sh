@@ -30,7 +30,7 @@ vhost-user=$OUT/demo.sock
 
 [zone panel]
 mode=${W}x${H}@60
-layer=pattern-guest:0 0,0 ${W}x${H}
+layer=demo:0 0,0 ${W}x${H}
 INI
 
 echo "pattern-guest: gpu-server with one guest, zone 'panel' ${W}x${H} (config: $OUT/zonal.ini)"
