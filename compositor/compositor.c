@@ -197,6 +197,14 @@ static void compose_box(struct comp_zone *zone, const pixman_box32_t *b)
 static bool commit(struct comp_zone *zone, pixman_region32_t *r, uint64_t t_ns)
 {
 	if (!pixman_region32_not_empty(r)) {
+		/* Nothing new; but a presenting flush makes what only unpresented
+		 * updates (SET_SCANOUT, the first half of a page flip) changed a
+		 * frame now. */
+		if (t_ns != UINT64_MAX && zone->t_flush_ns == UINT64_MAX &&
+			pixman_region32_not_empty(&zone->damage)) {
+			zone->t_flush_ns = t_ns;
+			return true;
+		}
 		return false;
 	}
 	if (zone->impl) {
@@ -322,7 +330,7 @@ static bool update_valid(const struct vgpu_scanout_update *u)
 
 /* The source takes a new image (or none), texture and scanout rectangle;
  * every layer showing it is prepared again (pixman: gets a new view) and is
- * damaged whole. */
+ * damaged whole (added to r; r NULL: the caller adds what changed). */
 static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 	const struct vgpu_scanout_update *u, pixman_region32_t *r)
 {
@@ -352,7 +360,9 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 				l->view = create_view(l, s);
 				l->shown = l->view != NULL;
 			}
-			add_box(r, &l->vis);
+			if (r) {
+				add_box(r, &l->vis);
+			}
 		}
 	}
 	if (zone->impl) {
@@ -435,9 +445,14 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 
 	pixman_region32_t r;
 	pixman_region32_init(&r);
-	if (v.image != s->image || v.src_x != s->src_x || v.src_y != s->src_y ||
-		v.src_w != s->src_w || v.src_h != s->src_h ||
-		v.gl_texture != s->gl_texture || v.gl_y0_top != s->gl_y0_top) {
+	bool same_rect = v.src_x == s->src_x && v.src_y == s->src_y && v.src_w == s->src_w &&
+		v.src_h == s->src_h && v.gl_texture == s->gl_texture && v.gl_y0_top == s->gl_y0_top;
+	if (v.image && s->image && v.image != s->image && same_rect && v.damage_exact) {
+		/* A page flip whose damage says what differs from the last image:
+		 * only that is composed again. */
+		source_set_image(zone, s, &v, NULL);
+		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);
+	} else if (v.image != s->image || !same_rect) {
 		source_set_image(zone, s, &v, &r);
 	} else if (s->image && v.n_damage > 0) {
 		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);

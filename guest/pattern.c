@@ -30,6 +30,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,17 @@
 #define FLIP_TIMEOUT_MS 2000
 /* Largest mode we accept: keeps w * h * 4 far from overflow. */
 #define MAX_DIM 16384
+/* The frame-number code of -m: MARK_BITS blocks of MARK_BLOCK pixels at the
+ * top left, white for 1, black for 0, most significant first. */
+#define MARK_BITS 24
+#define MARK_BLOCK 16
+
+/* What changes between frames (-w). */
+enum workload {
+	WL_SMALL, /* the 16x16 square moves (small damage) */
+	WL_FULL,  /* every bar changes colour: every pixel, every frame */
+	WL_IDLE,  /* nothing after the first frame */
+};
 
 /* XRGB8888, left to right; tools/check-pattern has the same table. */
 static const uint32_t bar_colours[8] = {
@@ -81,6 +93,7 @@ struct output {
 	uint64_t flips;
 	uint64_t flips_at_report;
 	uint64_t late; /* deadlines we missed by more than a period */
+	uint64_t seq;  /* frames drawn (the -m code) */
 };
 
 struct app {
@@ -93,6 +106,9 @@ struct app {
 	uint64_t max_frames; /* 0: forever */
 	unsigned stats_secs; /* 0: no periodic stats */
 	uint64_t last_stats_ns;
+	enum workload wl;
+	uint64_t period_ns; /* -r: frame period; 0: the mode's refresh */
+	int marker_fd;      /* -m: "F<seq>" after each flip is queued; -1: none */
 };
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -321,6 +337,38 @@ static void output_step_square(struct output *o, struct dumb_fb *fb)
 	fb->sq_y = o->y;
 }
 
+/* -m: the frame number as blocks at the top left (over the white bar). */
+static void draw_marker(struct app *app, struct output *o, struct dumb_fb *fb)
+{
+	if (app->marker_fd < 0 || o->mode.hdisplay < MARK_BITS * MARK_BLOCK ||
+		o->mode.vdisplay < MARK_BLOCK) {
+		return;
+	}
+	for (int i = 0; i < MARK_BITS; i++) {
+		bool one = (o->seq >> (MARK_BITS - 1 - i)) & 1;
+
+		fill_rect(fb, i * MARK_BLOCK, 0, MARK_BLOCK, MARK_BLOCK, one ? 0xffffff : 0x000000);
+	}
+}
+
+/* -m: tells the host this frame is on its way (a benchmark timestamps the
+ * line as it arrives: guest flip to the host, without a shared clock). */
+static void send_marker(struct app *app, const struct output *o)
+{
+	char line[32];
+	int n;
+
+	if (app->marker_fd < 0) {
+		return;
+	}
+	n = snprintf(line, sizeof(line), "F%" PRIu64 "\n", o->seq & ((1u << MARK_BITS) - 1));
+	if (write(app->marker_fd, line, (size_t)n) != n) {
+		msg("marker write: %s; markers off", strerror(errno));
+		close(app->marker_fd);
+		app->marker_fd = -1;
+	}
+}
+
 static int output_flip(struct app *app, struct output *o, unsigned idx)
 {
 	int back = !o->front;
@@ -332,7 +380,19 @@ static int output_flip(struct app *app, struct output *o, unsigned idx)
 	};
 	int ret;
 
-	output_step_square(o, &o->fb[back]);
+	struct dumb_fb *fb = &o->fb[back];
+	int w = o->mode.hdisplay, h = o->mode.vdisplay;
+
+	o->seq++;
+	if (app->wl == WL_FULL) {
+		for (int i = 0; i < 8; i++) {
+			fill_rect(fb, i * w / 8, 0, (i + 1) * w / 8 - i * w / 8, h,
+				bar_colours[(i + o->seq) % 8]);
+		}
+	} else {
+		output_step_square(o, fb);
+	}
+	draw_marker(app, o, fb);
 	ret = xioctl(app->fd, DRM_IOCTL_MODE_PAGE_FLIP, &pf);
 	if (ret < 0) {
 		msg("%s: PAGE_FLIP on crtc %u: %s", o->name, o->crtc_id, strerror(-ret));
@@ -340,6 +400,7 @@ static int output_flip(struct app *app, struct output *o, unsigned idx)
 	}
 	o->pending = true;
 	o->flip_sent_ns = now_ns();
+	send_marker(app, o);
 	return 0;
 }
 
@@ -385,6 +446,7 @@ static int output_setup(struct app *app, struct output *o, uint32_t conn_id, con
 	o->vx = 1;
 	o->vy = 2;
 	output_step_square(o, &o->fb[0]);
+	draw_marker(app, o, &o->fb[0]);
 
 	ret = set_crtc(app, crtc_id, o->fb[0].fb_id, &o->conn_id, mode);
 	if (ret < 0) {
@@ -392,7 +454,8 @@ static int output_setup(struct app *app, struct output *o, uint32_t conn_id, con
 		goto err;
 	}
 	o->front = 0;
-	o->period_ns = mode_period_ns(mode);
+	o->period_ns = app->period_ns ? app->period_ns : mode_period_ns(mode);
+	send_marker(app, o);
 	o->deadline_ns = now_ns() + o->period_ns;
 	o->active = true;
 	msg("%s: connector %u mode %s %ux%u@%u (%.3f Hz) crtc %u", name, conn_id, mode->name, w, h,
@@ -868,8 +931,8 @@ static int run(struct app *app)
 				continue;
 			}
 			active++;
-			if (!o->pending && (!app->max_frames || o->flips < app->max_frames) &&
-				o->deadline_ns <= now) {
+			if (!o->pending && app->wl != WL_IDLE &&
+				(!app->max_frames || o->flips < app->max_frames) && o->deadline_ns <= now) {
 				if (output_flip(app, o, i) < 0) {
 					/* e.g. the CRTC was taken away: rebuild from scratch */
 					app->rescan = true;
@@ -891,15 +954,15 @@ static int run(struct app *app)
 						FLIP_TIMEOUT_MS);
 					o->stall_reported = true;
 				}
-			} else if ((!app->max_frames || o->flips < app->max_frames) &&
+			} else if (app->wl != WL_IDLE && (!app->max_frames || o->flips < app->max_frames) &&
 				o->deadline_ns < next) {
 				next = o->deadline_ns;
 			}
 		}
 
-		if (pending || active == 0) {
+		if (pending || active == 0 || next == UINT64_MAX) {
 			/* Flip events (and hotplug) arrive on fds; the next deadline
-			 * waits until they are in. */
+			 * waits until they are in (-w idle: there is none). */
 			struct pollfd p[2] = {
 				{ .fd = app->fd, .events = POLLIN },
 				{ .fd = app->uevent_fd, .events = POLLIN },
@@ -935,21 +998,29 @@ static int run(struct app *app)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pattern [-d DEVICE] [-n FRAMES] [-s SECS]\n"
+		"usage: pattern [-d DEVICE] [-n FRAMES] [-s SECS] [-w small|full|idle] [-r HZ] [-m PATH]\n"
 		"  -d DEVICE  DRM card (default /dev/dri/card0)\n"
+		"  -w WHAT    small: the square moves (default); full: every bar changes\n"
+		"             colour every frame; idle: nothing moves after the first frame\n"
+		"  -r HZ      flips per second (default: the mode's refresh)\n"
+		"  -m PATH    benchmark markers: the frame number as 24 16x16 blocks at the\n"
+		"             top left, and the line F<number> written to PATH (a serial\n"
+		"             port the host timestamps) as each flip is queued\n"
 		"  -n FRAMES  exit after FRAMES flips on every output (default: run forever)\n"
 		"  -s SECS    print flip statistics every SECS seconds (default 10, 0: never)\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct app app = { .device = "/dev/dri/card0", .fd = -1, .uevent_fd = -1, .stats_secs = 10 };
+	struct app app = { .device = "/dev/dri/card0", .fd = -1, .uevent_fd = -1, .stats_secs = 10,
+		.marker_fd = -1 };
+	const char *marker = NULL;
 	int opt, ret;
 
 	/* The console is a serial port that tests read line by line. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	while ((opt = getopt(argc, argv, "d:n:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:s:w:r:m:h")) != -1) {
 		switch (opt) {
 		case 'd':
 			app.device = optarg;
@@ -960,6 +1031,31 @@ int main(int argc, char **argv)
 		case 's':
 			app.stats_secs = (unsigned)strtoul(optarg, NULL, 0);
 			break;
+		case 'w':
+			if (strcmp(optarg, "small") == 0) {
+				app.wl = WL_SMALL;
+			} else if (strcmp(optarg, "full") == 0) {
+				app.wl = WL_FULL;
+			} else if (strcmp(optarg, "idle") == 0) {
+				app.wl = WL_IDLE;
+			} else {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'r': {
+			unsigned long hz = strtoul(optarg, NULL, 0);
+
+			if (hz < 1 || hz > 1000) {
+				usage(stderr);
+				return 2;
+			}
+			app.period_ns = NSEC_PER_SEC / hz;
+			break;
+		}
+		case 'm':
+			marker = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -969,6 +1065,20 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (marker) {
+		struct termios t;
+
+		app.marker_fd = open(marker, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+		if (app.marker_fd < 0) {
+			msg("open %s: %s", marker, strerror(errno));
+			return 1;
+		}
+		if (tcgetattr(app.marker_fd, &t) == 0) {
+			cfmakeraw(&t);
+			cfsetospeed(&t, B115200);
+			tcsetattr(app.marker_fd, TCSANOW, &t);
+		}
+	}
 	app.fd = open_card(app.device);
 	if (app.fd < 0) {
 		return 1;

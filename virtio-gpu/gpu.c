@@ -73,6 +73,10 @@ struct mem_entry {
 	uint32_t padding;
 };
 
+/* A resource shown again within this many frames of a scanout gets the
+ * damage of those frames, not the whole scanout (double and triple buffers). */
+#define DAMAGE_AGE_MAX 4
+
 struct resource {
 	struct resource *hash_next;
 	uint32_t id;
@@ -86,6 +90,11 @@ struct resource {
 	bool backing_in_renderer;
 	uint64_t renderer_epoch; /* segs_epoch of the view the renderer has */
 	uint16_t scanout_mask;  /* scanouts showing this resource */
+	/* 2D damage tracking ("buffer age"): the pixels transfers changed
+	 * since the resource was last shown, and the scanout frame number it
+	 * was last shown at on each scanout (0: never). */
+	pixman_region32_t changed;
+	uint64_t shown_seq[VGPU_MAX_SCANOUTS];
 
 	/* Backing: the guest's entries, kept so the host view can be rebuilt
 	 * when the memory table changes. entries == NULL: none attached. */
@@ -119,6 +128,14 @@ struct vgpu_device {
 		uint32_t w_mm, h_mm;
 	} panel[VGPU_MAX_SCANOUTS];
 	struct scanout scanouts[VGPU_MAX_SCANOUTS];
+	/* Per scanout: frames shown (SET_SCANOUT, RESOURCE_FLUSH), what each of
+	 * the last DAMAGE_AGE_MAX changed, and the rectangle they were in. */
+	struct vgpu_device_hist {
+		uint64_t seq;
+		uint32_t x, y, w, h;
+		uint32_t shown_id; /* the resource the last frame showed (0: none) */
+		pixman_region32_t frame[DAMAGE_AGE_MAX];
+	} hist[VGPU_MAX_SCANOUTS];
 	struct vgpu_listener listener;
 	void *data;
 
@@ -330,6 +347,7 @@ static void res_destroy(struct vgpu_device *dev, struct resource *r)
 	if (r->image) {
 		pixman_image_unref(r->image);
 	}
+	pixman_region32_fini(&r->changed);
 	free(r);
 }
 
@@ -473,29 +491,97 @@ static bool seg_holds(const struct resource *r, unsigned i, uint64_t off)
 	return i < r->n_segs && r->segs[i].off <= off && off - r->segs[i].off < r->segs[i].len;
 }
 
-static void backing_read(struct resource *r, uint64_t off, uint8_t *dst, size_t len)
+/* Rows' changed spans into a region, consecutive rows merged into one box
+ * (their spans' union). */
+struct span_acc {
+	pixman_region32_t *out;
+	pixman_box32_t run;
+};
+
+static void span_acc_flush(struct span_acc *a)
 {
+	if (a->run.y2 > a->run.y1) {
+		pixman_region32_union_rect(a->out, a->out, a->run.x1, a->run.y1,
+			(unsigned)(a->run.x2 - a->run.x1), (unsigned)(a->run.y2 - a->run.y1));
+	}
+	a->run = (pixman_box32_t){ 0, 0, 0, 0 };
+}
+
+static void span_acc_row(struct span_acc *a, int32_t y, int32_t x1, int32_t x2)
+{
+	if (a->run.y2 == y && a->run.y2 > a->run.y1) {
+		a->run.x1 = x1 < a->run.x1 ? x1 : a->run.x1;
+		a->run.x2 = x2 > a->run.x2 ? x2 : a->run.x2;
+		a->run.y2 = y + 1;
+		return;
+	}
+	span_acc_flush(a);
+	a->run = (pixman_box32_t){ x1, y, x2, y + 1 };
+}
+
+/* Where two runs first and last differ: [*lo, *hi), to the pixel. */
+#define SYNC_BLOCK 64
+
+static bool diff_span(const uint8_t *a, const uint8_t *b, size_t len, size_t *lo, size_t *hi)
+{
+	if (memcmp(a, b, len) == 0) {
+		return false;
+	}
+	size_t f = 0, l = len;
+	while (f + SYNC_BLOCK <= len && memcmp(a + f, b + f, SYNC_BLOCK) == 0) {
+		f += SYNC_BLOCK;
+	}
+	while (l - f > SYNC_BLOCK && memcmp(a + l - SYNC_BLOCK, b + l - SYNC_BLOCK, SYNC_BLOCK) == 0) {
+		l -= SYNC_BLOCK;
+	}
+	/* Then to the pixel (4 bytes; a run starts on a pixel). */
+	while (l - f >= 4 && memcmp(a + f, b + f, 4) == 0) {
+		f += 4;
+	}
+	while (l - f >= 4 && l % 4 == 0 && memcmp(a + l - 4, b + l - 4, 4) == 0) {
+		l -= 4;
+	}
+	*lo = f;
+	*hi = l;
+	return true;
+}
+
+/* Copies len bytes of the backing at off into dst, writing only where dst
+ * differs, and says where:
+ * [*lo, *hi) of the run (lo == hi: nothing changed). The guest may write
+ * its memory meanwhile: what is copied is then what it had, as with any
+ * transfer racing the guest's own writes. */
+static void backing_sync(struct resource *r, uint64_t off, uint8_t *dst, size_t len, size_t *lo,
+	size_t *hi)
+{
+	unsigned i = r->seg_hint;
+	size_t pos = 0;
+	*lo = len;
+	*hi = 0;
 	/* Rows go forward: the next row mostly starts in the segment where the
 	 * last one ended, or the one after; otherwise search. */
-	unsigned i = r->seg_hint;
 	if (!seg_holds(r, i, off)) {
 		i = seg_holds(r, i + 1, off) ? i + 1 : seg_lookup(r, off);
 	}
-	while (len > 0 && i < r->n_segs) {
+	while (pos < len && i < r->n_segs) {
 		const struct backing_seg *s = &r->segs[i];
 		if (off - s->off >= s->len) {
 			i++;
 			continue;
 		}
 		uint64_t in = off - s->off;
-		uint64_t chunk = s->len - in;
-		if (chunk > len) {
-			chunk = len;
+		size_t chunk = (size_t)(s->len - in < len - pos ? s->len - in : len - pos);
+		size_t f, l;
+		if (diff_span(dst + pos, s->host + in, chunk, &f, &l)) {
+			memcpy(dst + pos + f, s->host + in + f, l - f);
+			*lo = pos + f < *lo ? pos + f : *lo;
+			*hi = pos + l > *hi ? pos + l : *hi;
 		}
-		memcpy(dst, s->host + in, (size_t)chunk);
-		dst += chunk;
+		pos += chunk;
 		off += chunk;
-		len -= (size_t)chunk;
+	}
+	if (*lo > *hi) {
+		*lo = *hi = 0;
 	}
 	r->seg_hint = i < r->n_segs ? i : 0;
 }
@@ -515,7 +601,7 @@ enum {
 };
 
 static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box32_t *damage,
-	uint64_t t_ns, bool present)
+	int n_damage, uint64_t t_ns, bool present, bool exact)
 {
 	if (!dev->listener.scanout_update) {
 		return;
@@ -524,7 +610,9 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 	struct vgpu_renderer_resource_info info = { 0 };
 	if (s->res && s->res->is_3d) {
 		if (damage && !dev->gl_scanouts) {
-			res3d_readback(dev, s->res, damage);
+			for (int i = 0; i < n_damage; i++) {
+				res3d_readback(dev, s->res, &damage[i]);
+			}
 		}
 		vgpu_renderer_resource_info(dev->client, s->res->id, &info);
 	}
@@ -536,13 +624,116 @@ static void emit_scanout(struct vgpu_device *dev, unsigned sid, const pixman_box
 		.src_w = s->w,
 		.src_h = s->h,
 		.damage = damage,
-		.n_damage = damage ? 1 : 0,
+		.n_damage = damage ? n_damage : 0,
+		.damage_exact = exact,
 		.t_flush_ns = t_ns,
 		.present = present,
 		.gl_texture = info.gl_texture,
 		.gl_y0_top = info.y0_top,
 	};
 	dev->listener.scanout_update(dev->data, &u);
+}
+
+/* Narrows d to the pixels where a and b differ (2D resources, both
+ * covering d). */
+static void damage_refine(struct resource *a, struct resource *b, pixman_region32_t *d)
+{
+	pixman_region32_t out;
+	pixman_region32_init(&out);
+	struct span_acc acc = { .out = &out };
+	const uint8_t *pa = (const uint8_t *)pixman_image_get_data(a->image);
+	const uint8_t *pb = (const uint8_t *)pixman_image_get_data(b->image);
+	int n;
+	const pixman_box32_t *boxes = pixman_region32_rectangles(d, &n);
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *bx = &boxes[i];
+		if ((uint32_t)bx->x2 > a->width || (uint32_t)bx->x2 > b->width ||
+			(uint32_t)bx->y2 > a->height || (uint32_t)bx->y2 > b->height) {
+			pixman_region32_union_rect(&out, &out, bx->x1, bx->y1,
+				(unsigned)(bx->x2 - bx->x1), (unsigned)(bx->y2 - bx->y1));
+			continue;
+		}
+		for (int32_t y = bx->y1; y < bx->y2; y++) {
+			size_t lo, hi;
+			if (diff_span(pa + (size_t)y * a->stride + (size_t)bx->x1 * 4,
+				    pb + (size_t)y * b->stride + (size_t)bx->x1 * 4,
+				    (size_t)(bx->x2 - bx->x1) * 4, &lo, &hi)) {
+				span_acc_row(&acc, y, bx->x1 + (int32_t)(lo / 4),
+					bx->x1 + (int32_t)((hi + 3) / 4));
+			}
+		}
+		span_acc_flush(&acc);
+	}
+	pixman_region32_copy(d, &out);
+	pixman_region32_fini(&out);
+}
+
+/* Shows resource r's pixels in box (resource coordinates, inside the
+ * scanout's rectangle) on scanout sid as one frame and tells the listener.
+ * The damage of a 2D resource shown there within the last DAMAGE_AGE_MAX
+ * frames is exact: what transfers changed in it since, plus what the frames
+ * shown since changed ("buffer age"), within box; otherwise all of box. */
+static void scanout_show(struct vgpu_device *dev, unsigned sid, struct resource *r,
+	const pixman_box32_t *box, uint64_t t_ns, bool present)
+{
+	const struct scanout *s = &dev->scanouts[sid];
+	struct vgpu_device_hist *h = &dev->hist[sid];
+	if (h->x != s->x || h->y != s->y || h->w != s->w || h->h != s->h) {
+		/* Another rectangle: no earlier frame compares. */
+		h->seq += DAMAGE_AGE_MAX + 1;
+		h->x = s->x;
+		h->y = s->y;
+		h->w = s->w;
+		h->h = s->h;
+	}
+	pixman_region32_t d;
+	pixman_region32_init_rect(&d, box->x1, box->y1, (unsigned)(box->x2 - box->x1),
+		(unsigned)(box->y2 - box->y1));
+	uint64_t age = r->shown_seq[sid] ? h->seq - r->shown_seq[sid] : UINT64_MAX;
+	bool exact = !r->is_3d && age < DAMAGE_AGE_MAX;
+	if (exact) {
+		pixman_region32_t since;
+		pixman_region32_init(&since);
+		pixman_region32_copy(&since, &r->changed);
+		for (uint64_t k = r->shown_seq[sid] + 1; k <= h->seq; k++) {
+			pixman_region32_union(&since, &since, &h->frame[k % DAMAGE_AGE_MAX]);
+		}
+		pixman_region32_intersect(&d, &d, &since);
+		pixman_region32_fini(&since);
+		/* The frames since may have changed more than this resource
+		 * differs from what is shown now: compare the two there, so
+		 * that the history holds what each frame really changed (else
+		 * it would only grow). Only while the shown resource still
+		 * holds what it showed. */
+		struct resource *prev = h->shown_id && h->shown_id != r->id ?
+			res_find(dev, h->shown_id) : NULL;
+		if (prev && !prev->is_3d && prev->shown_seq[sid] == h->seq &&
+			!pixman_region32_not_empty(&prev->changed)) {
+			damage_refine(r, prev, &d);
+		}
+	}
+	h->seq++;
+	h->shown_id = r->id;
+	pixman_region32_copy(&h->frame[h->seq % DAMAGE_AGE_MAX], &d);
+	r->shown_seq[sid] = h->seq;
+	if (!r->is_3d && !(r->scanout_mask & ~(1u << sid))) {
+		/* Shown here only: what it showed is no longer news, and other
+		 * scanouts that showed it before cannot tell what changed since. */
+		pixman_region32_t b;
+		pixman_region32_init_rect(&b, box->x1, box->y1, (unsigned)(box->x2 - box->x1),
+			(unsigned)(box->y2 - box->y1));
+		pixman_region32_subtract(&r->changed, &r->changed, &b);
+		pixman_region32_fini(&b);
+		for (unsigned i = 0; i < VGPU_MAX_SCANOUTS; i++) {
+			if (i != sid) {
+				r->shown_seq[i] = 0;
+			}
+		}
+	}
+	int n;
+	const pixman_box32_t *boxes = pixman_region32_rectangles(&d, &n);
+	emit_scanout(dev, sid, exact ? boxes : box, exact ? n : 1, t_ns, present, exact);
+	pixman_region32_fini(&d);
 }
 
 static void scanout_disable(struct vgpu_device *dev, unsigned sid, uint64_t t_ns)
@@ -552,7 +743,7 @@ static void scanout_disable(struct vgpu_device *dev, unsigned sid, uint64_t t_ns
 		s->res->scanout_mask &= (uint16_t)~(1u << sid);
 	}
 	*s = (struct scanout){ 0 };
-	emit_scanout(dev, sid, NULL, t_ns, true);
+	emit_scanout(dev, sid, NULL, 0, t_ns, true, false);
 }
 
 static bool rect_inside(uint32_t x, uint32_t y, uint32_t w, uint32_t h,
@@ -658,6 +849,7 @@ static uint32_t cmd_resource_create_2d(struct vgpu_device *dev, struct request *
 	r->width = w;
 	r->height = h;
 	r->stride = stride;
+	pixman_region32_init(&r->changed);
 	hash_insert(dev, r);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 
@@ -721,7 +913,7 @@ static uint32_t cmd_set_scanout(struct vgpu_device *dev, struct request *rq)
 	r->scanout_mask |= (uint16_t)(1u << sid);
 	/* rect_inside() bounds these by the image's int-sized dimensions. */
 	pixman_box32_t all = { (int32_t)x, (int32_t)y, (int32_t)(x + w), (int32_t)(y + h) };
-	emit_scanout(dev, sid, &all, rq->t_read_ns, false);
+	scanout_show(dev, sid, r, &all, rq->t_read_ns, false);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -754,7 +946,7 @@ static uint32_t cmd_resource_flush(struct vgpu_device *dev, struct request *rq)
 			continue;
 		}
 		pixman_box32_t box = { (int32_t)x1, (int32_t)y1, (int32_t)x2, (int32_t)y2 };
-		emit_scanout(dev, i, &box, rq->t_read_ns, true);
+		scanout_show(dev, i, r, &box, rq->t_read_ns, true);
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
@@ -804,17 +996,22 @@ static uint32_t cmd_transfer_to_host_2d(struct vgpu_device *dev, struct request 
 		zl_dbg("gpu", "%s: resource %u backing not in guest RAM", dev->name, r->id);
 		return ret == -ENOMEM ? VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY : VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
+	/* Row by row, copying only what differs: the rows' changed spans,
+	 * merged while consecutive, are the resource's damage (a guest that
+	 * transfers its whole buffer for a moving cursor costs a compare, not
+	 * a frame). */
 	uint8_t *pixels = (uint8_t *)pixman_image_get_data(r->image);
 	uint8_t *dst = pixels + (size_t)y * r->stride + (size_t)x * 4;
-	if (w == r->width) {
-		/* Whole rows: one run on both sides. */
-		backing_read(r, offset, dst, (size_t)span);
-		return VIRTIO_GPU_RESP_OK_NODATA;
-	}
+	struct span_acc acc = { .out = &r->changed };
 	for (uint32_t i = 0; i < h; i++) {
-		backing_read(r, offset + (uint64_t)i * r->stride, dst, (size_t)row_bytes);
+		size_t lo, hi;
+		backing_sync(r, offset + (uint64_t)i * r->stride, dst, (size_t)row_bytes, &lo, &hi);
 		dst += r->stride;
+		if (lo < hi) {
+			span_acc_row(&acc, (int32_t)(y + i), (int32_t)(x + lo / 4), (int32_t)(x + (hi + 3) / 4));
+		}
 	}
+	span_acc_flush(&acc);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -1181,6 +1378,7 @@ static uint32_t cmd_resource_create_3d(struct vgpu_device *dev, struct request *
 	}
 	r->id = id;
 	r->is_3d = true;
+	pixman_region32_init(&r->changed);
 	r->width = a.width;
 	r->height = a.height;
 	r->depth = a.depth;
@@ -1638,6 +1836,11 @@ struct vgpu_device *vgpu_device_create(const struct vgpu_device_config *config,
 	if (!dev) {
 		return NULL;
 	}
+	for (unsigned i = 0; i < VGPU_MAX_SCANOUTS; i++) {
+		for (unsigned k = 0; k < DAMAGE_AGE_MAX; k++) {
+			pixman_region32_init(&dev->hist[i].frame[k]); /* allocates nothing */
+		}
+	}
 	dev->name = strdup(config->name ? config->name : "guest");
 	if (!dev->name) {
 		goto err_name;
@@ -1699,6 +1902,11 @@ void vgpu_device_destroy(struct vgpu_device *dev)
 	pending_forget(dev);
 	free(dev->submit_buf);
 	pixman_image_unref(dev->cursor);
+	for (unsigned i = 0; i < VGPU_MAX_SCANOUTS; i++) {
+		for (unsigned k = 0; k < DAMAGE_AGE_MAX; k++) {
+			pixman_region32_fini(&dev->hist[i].frame[k]);
+		}
+	}
 	free(dev->buckets);
 	free(dev->name);
 	free(dev);

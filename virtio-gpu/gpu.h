@@ -56,6 +56,11 @@ struct vgpu_scanout_update {
 	/* Damage in resource coordinates, clipped to the scanout rectangle. */
 	const pixman_box32_t *damage;
 	int n_damage;
+	/* true: the damage is every pixel that differs from what the scanout
+	 * showed before, even if the image is another one (a page flip); it
+	 * may be empty. false: the damage is all that may have changed within
+	 * this image, and a new image changes everything. */
+	bool damage_exact;
 	uint64_t t_flush_ns;    /* CLOCK_MONOTONIC when the flush was read */
 	/* true: the guest presented (RESOURCE_FLUSH, or the scanout was
 	 * disabled): the zone should send a frame now. false: SET_SCANOUT

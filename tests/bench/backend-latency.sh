@@ -8,8 +8,10 @@
 # p50/p99 (last packet in -> on the panel), end-to-end p50/p99, frames shown
 # and dropped (a compositor discarding frames counts). One
 # `backend-result: {json}` line per backend.
-# drm is not measured here: this host has no KMS device, and inside a TCG
-# guest the CPU numbers would be the emulator's.
+# drm runs when the host has a KMS device with a connected connector
+# (BENCH_DRM_DEVICE=/dev/dri/cardN, else the first card) and nothing else
+# is its master (run from a text console, not under a desktop). Inside a
+# TCG guest the numbers would be the emulator's: not measured there.
 # Usage: backend-latency.sh GPU_SERVER ZONE_CLIENT [FRAMES]
 set -euo pipefail
 GS=$1 ZC=$2 FRAMES=${3:-300}
@@ -22,7 +24,9 @@ run() { # backend
 	local be=$1
 	ZONE_SIZE=${W}x$H ZONE_FPS=$FPS START_SOURCE=0 GS_LOG="$T/gs-$be.log" start_server
 	rm -f "$T/stats.json"
-	"$ZC" -s "127.0.0.1:$PORT" -z z -b "$be" --stats "$T/stats.json" >"$T/zc-$be.log" 2>&1 &
+	local extra=()
+	[ "$be" = drm ] && extra=(--device "$DRM_DEVICE")
+	"$ZC" -s "127.0.0.1:$PORT" -z z -b "$be" "${extra[@]}" --stats "$T/stats.json" >"$T/zc-$be.log" 2>&1 &
 	local zc=$!
 	pids+=($zc)
 	wait_for 30 grep -q "client joined" "$T/gs-$be.log" || fail "no client ($be)"
@@ -66,4 +70,10 @@ if command -v weston >/dev/null && "$ZC" --help | grep -q wayland; then
 else
 	echo "  wayland   skipped (no weston or no -b wayland)"
 fi
-echo "  drm       not measured (no KMS device on this host; tests/e2e/drm-panel.sh runs it in a guest)"
+DRM_DEVICE=${BENCH_DRM_DEVICE:-$(ls /dev/dri/card* 2>/dev/null | head -1)}
+if [ -n "$DRM_DEVICE" ] && [ -e "$DRM_DEVICE" ] &&
+	grep -qx connected /sys/class/drm/"$(basename "$DRM_DEVICE")"-*/status 2>/dev/null; then
+	run drm
+else
+	echo "  drm       skipped (no KMS device with a connected connector here; tests/e2e/drm-panel.sh runs it in a guest)"
+fi

@@ -274,6 +274,60 @@ static void test_damage_scaled(void **state)
 	check_scaled_damage(1280, 720, 1920, 1080, (pixman_box32_t){ 1000, 500, 1064, 564 });
 }
 
+/* A page flip whose damage is exact (what differs from the last image, the
+ * device's buffer-age damage): SET_SCANOUT of the other buffer composes only
+ * that, sends nothing; the flush with nothing new sends it as the frame,
+ * timed by the flush. Without damage_exact a new image damages all. */
+static void test_page_flip_exact(void **state)
+{
+	(void)state;
+	struct comp_layer_config l[] = { th_layer(0, 0, 0, 0, 100, 50) };
+	struct comp_zone *z = zone_new(100, 50, 1, l);
+	struct comp_zone *ref = zone_new(100, 50, 1, l);
+	pixman_image_t *a = th_image(PIXMAN_x8r8g8b8, 100, 50, th_noise, 1, 0xff);
+	pixman_image_t *b = th_image(PIXMAN_x8r8g8b8, 100, 50, th_noise, 1, 0xff);
+	for (int y = 10; y < 20; y++) {
+		for (int x = 30; x < 45; x++) {
+			th_set(b, x, y, th_noise(9, (uint32_t)x, (uint32_t)y), 0xff);
+		}
+	}
+	th_update_full(z, 0, 0, a, 0, 0, 100, 50, 1);
+	drain(z);
+	th_update_full(ref, 0, 0, b, 0, 0, 100, 50, 1);
+	poison(z);
+	pixman_box32_t d = { 30, 10, 45, 20 };
+	struct vgpu_scanout_update u = {
+		.image = b, .src_w = 100, .src_h = 50,
+		.damage = &d, .n_damage = 1, .damage_exact = true,
+		.t_flush_ns = 5, .present = false,
+	};
+	assert_true(comp_zone_scanout_update(z, 0, &u));
+	u.n_damage = 0;
+	u.t_flush_ns = 6;
+	u.present = true;
+	assert_true(comp_zone_scanout_update(z, 0, &u));
+	pixman_region32_t r;
+	pixman_region32_init(&r);
+	uint64_t t = 0;
+	assert_true(comp_zone_take_damage(z, &r, &t));
+	assert_region_is_box(&r, 30, 10, 45, 20);
+	assert_int_equal(t, 6);
+	check_poisoned(z, comp_zone_image(ref), &r);
+	/* Nothing new since: a flush makes no frame. */
+	assert_false(comp_zone_scanout_update(z, 0, &u));
+	/* Back to a, not exact: all of it. */
+	u = (struct vgpu_scanout_update){ .image = a, .src_w = 100, .src_h = 50, .damage = &d,
+		.n_damage = 1, .t_flush_ns = 7, .present = true };
+	assert_true(comp_zone_scanout_update(z, 0, &u));
+	assert_true(comp_zone_take_damage(z, &r, &t));
+	assert_region_is_box(&r, 0, 0, 100, 50);
+	pixman_region32_fini(&r);
+	comp_zone_destroy(z);
+	comp_zone_destroy(ref);
+	pixman_image_unref(a);
+	pixman_image_unref(b);
+}
+
 static void test_disable_black(void **state)
 {
 	struct comp_layer_config l[] = {
@@ -669,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_initial_damage_and_t_flush),
 		cmocka_unit_test(test_damage_unscaled),
 		cmocka_unit_test(test_damage_scaled),
+		cmocka_unit_test(test_page_flip_exact),
 		cmocka_unit_test(test_disable_black),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_cursor),

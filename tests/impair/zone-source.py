@@ -46,6 +46,7 @@ def main():
     ap.add_argument('--fps', type=float, default=60)
     ap.add_argument('--frames', type=int, default=120)
     ap.add_argument('--log')
+    ap.add_argument('--name', default='zone-source', help='the vtest process name ([guest] vtest-app=)')
     ap.add_argument('--pause-at', type=int, default=-1, help='stop presenting after this frame...')
     ap.add_argument('--pause', type=float, default=0.0, help='...for this many seconds')
     ap.add_argument('--full', action='store_true',
@@ -54,7 +55,7 @@ def main():
     w, h = (int(v) for v in a.size.split('x'))
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.connect(a.socket)
-    name = b'zone-source\0'
+    name = a.name.encode() + b'\0'
     s.sendall(struct.pack('<II', len(name), 8) + name + msg(10, []) + msg(11, [2]))
     assert struct.unpack('<II', recv_exact(s, 8)) == (0, 10)
     assert struct.unpack('<III', recv_exact(s, 12)) == (1, 11, 2)

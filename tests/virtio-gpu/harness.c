@@ -10,6 +10,9 @@
 static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
 {
 	struct harness *h = data;
+	if (h->on_update) {
+		h->on_update(h, u);
+	}
 	if (h->n_scanout_events >= H_MAX_EVENTS) {
 		abort();
 	}
@@ -22,9 +25,18 @@ static void on_scanout_update(void *data, const struct vgpu_scanout_update *u)
 	e->src_w = u->src_w;
 	e->src_h = u->src_h;
 	e->n_damage = u->n_damage;
-	if (u->n_damage > 0) {
-		e->damage = u->damage[0];
+	for (int i = 0; i < u->n_damage; i++) {
+		const pixman_box32_t *b = &u->damage[i];
+		if (i == 0) {
+			e->damage = *b;
+			continue;
+		}
+		e->damage.x1 = b->x1 < e->damage.x1 ? b->x1 : e->damage.x1;
+		e->damage.y1 = b->y1 < e->damage.y1 ? b->y1 : e->damage.y1;
+		e->damage.x2 = b->x2 > e->damage.x2 ? b->x2 : e->damage.x2;
+		e->damage.y2 = b->y2 > e->damage.y2 ? b->y2 : e->damage.y2;
 	}
+	e->damage_exact = u->damage_exact;
 	e->t_flush_ns = u->t_flush_ns;
 	e->gl_texture = u->gl_texture;
 	e->gl_y0_top = u->gl_y0_top;

@@ -26,7 +26,8 @@ struct h_scanout_event {
 	pixman_image_t *image; /* ref held by the harness */
 	uint32_t src_x, src_y, src_w, src_h;
 	int n_damage;
-	pixman_box32_t damage;
+	pixman_box32_t damage; /* the extents of all damage boxes */
+	bool damage_exact;
 	uint64_t t_flush_ns;
 	bool present;
 	uint32_t gl_texture;
@@ -52,6 +53,9 @@ struct harness {
 	/* Cookies of deferred requests the device completed, in order. */
 	unsigned n_done;
 	uint64_t done[64];
+	/* Called with every scanout update before it is recorded. */
+	void (*on_update)(struct harness *h, const struct vgpu_scanout_update *u);
+	void *hook_data;
 	/* The last response header and its length. */
 	struct virtio_gpu_ctrl_hdr resp;
 	size_t resp_len;

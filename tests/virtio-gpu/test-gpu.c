@@ -196,8 +196,18 @@ static void test_happy_path(void **state)
 		}
 	}
 
-	/* Flush of a sub-rectangle: damage is exactly that, t_flush is the
-	 * time the request was read. */
+	/* The guest changes a 10x20 rectangle at 3,4 and transfers it all;
+	 * the flush of that rectangle has exactly it as damage (what changed
+	 * since the scanout showed the resource), t_flush is the time the
+	 * request was read. */
+	for (uint32_t y = 4; y < 24; y++) {
+		for (uint32_t x = 3; x < 13; x++) {
+			uint64_t off = (uint64_t)y * stride + x * 4;
+			uint32_t v = guest_u32(h, off < la ? a + off : b + (off - la)) ^ 0x00ff00ffu;
+			memcpy(h_gpa(h, off < la ? a + off : b + (off - la)), &v, 4);
+		}
+	}
+	assert_int_equal(h_transfer(h, 1, 0, 0, w, hgt, 0), OK);
 	h_clear_events(h);
 	struct virtio_gpu_resource_flush fl = {
 		.hdr = { .type = htole32(VIRTIO_GPU_CMD_RESOURCE_FLUSH) },
@@ -215,6 +225,13 @@ static void test_happy_path(void **state)
 	assert_int_equal(ev->damage.y2, 24);
 	assert_int_equal(ev->t_flush_ns, t0 + 1000);
 	assert_true(ev->present);
+	assert_true(ev->damage_exact);
+	/* Flushed again with nothing new: an empty, exact damage. */
+	h_clear_events(h);
+	assert_int_equal(h_flush(h, 1, 0, 0, w, hgt), OK);
+	assert_int_equal(h->n_scanout_events, 1);
+	assert_int_equal(h->scanout_events[0].n_damage, 0);
+	assert_true(h->scanout_events[0].damage_exact);
 
 	/* Disable: image NULL. */
 	h_clear_events(h);
@@ -692,7 +709,10 @@ static void test_flush_multihead(void **state)
 	assert_int_equal(h_set_scanout(h, 0, 15, 0, 0, 100, 100), OK);
 	assert_int_equal(h_set_scanout(h, 1, 15, 100, 0, 100, 100), OK);
 	h_clear_events(h);
-	/* Left half only. */
+	/* Left half only (after the guest rewrote all of it: the flushes'
+	 * damage is then their rectangles, clipped per scanout). */
+	fill_pattern(h, H_RAM0, 200 * 100 * 4, 99);
+	assert_int_equal(h_transfer(h, 15, 0, 0, 200, 100, 0), OK);
 	assert_int_equal(h_flush(h, 15, 10, 10, 20, 20), OK);
 	assert_int_equal(h->n_scanout_events, 1);
 	assert_int_equal(h->scanout_events[0].scanout_id, 0);
@@ -735,6 +755,145 @@ static void test_flush_multihead(void **state)
 	assert_int_equal(h_flush(h, 17, 0, 0, 100, 100), OK);
 	assert_int_equal(h->n_scanout_events, 1);
 	assert_int_equal(h->scanout_events[0].scanout_id, 1);
+}
+
+/* ---- damage: exact when a page flip shows a buffer again ---- */
+
+#define FD_W 64
+#define FD_H 48
+#define FD_BUFS 3
+
+struct flip_model {
+	pixman_box32_t box; /* what the op shows: the old contract's damage */
+	uint32_t exact[FD_W * FD_H]; /* the display, updated by the damage only */
+	uint32_t model[FD_W * FD_H]; /* the display, updated by all of box */
+	unsigned exact_events;
+};
+
+static void copy_box(uint32_t *disp, pixman_image_t *img, const pixman_box32_t *b)
+{
+	for (int32_t y = b->y1; y < b->y2; y++) {
+		for (int32_t x = b->x1; x < b->x2; x++) {
+			disp[y * FD_W + x] = h_pixel(img, (uint32_t)x, (uint32_t)y);
+		}
+	}
+}
+
+static void flip_model_update(struct harness *h, const struct vgpu_scanout_update *u)
+{
+	struct flip_model *m = h->hook_data;
+	if (!u->image) {
+		return;
+	}
+	for (int i = 0; i < u->n_damage; i++) {
+		const pixman_box32_t *b = &u->damage[i];
+		/* Inside what the op shows, or the old contract's box. */
+		assert_true(b->x1 >= m->box.x1 && b->y1 >= m->box.y1 && b->x2 <= m->box.x2 &&
+			b->y2 <= m->box.y2);
+		copy_box(m->exact, u->image, b);
+	}
+	m->exact_events += u->damage_exact;
+	copy_box(m->model, u->image, &m->box);
+}
+
+static uint32_t fd_rand(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+/* A random guest flipping between FD_BUFS buffers, changing, transferring
+ * and flushing random rectangles (sometimes nothing, sometimes everything):
+ * a display updated only by the device's damage must always equal one
+ * updated by every shown rectangle whole (the damage = flush rectangle
+ * contract it replaces). */
+static void test_flip_damage_exact(void **state)
+{
+	struct harness *h = *state;
+	struct flip_model m = { 0 };
+	const uint64_t base = H_RAM0 + 0x40000;
+	const size_t bytes = FD_W * FD_H * 4;
+	uint32_t seed = 12345, shown = 0;
+	for (uint32_t i = 0; i < FD_BUFS; i++) {
+		make_backed(h, 40 + i, FD_W, FD_H, base + i * bytes);
+		assert_int_equal(h_transfer(h, 40 + i, 0, 0, FD_W, FD_H, 0), OK);
+	}
+	h->on_update = flip_model_update;
+	h->hook_data = &m;
+	m.box = (pixman_box32_t){ 0, 0, FD_W, FD_H };
+	assert_int_equal(h_set_scanout(h, 0, 40, 0, 0, FD_W, FD_H), OK);
+	for (int step = 0; step < 4000; step++) {
+		uint32_t k = fd_rand(&seed) % FD_BUFS;
+		uint32_t x = fd_rand(&seed) % FD_W, y = fd_rand(&seed) % FD_H;
+		uint32_t w = 1 + fd_rand(&seed) % (FD_W - x), hh = 1 + fd_rand(&seed) % (FD_H - y);
+		switch (fd_rand(&seed) % 6) {
+		case 0: /* the guest draws into buffer k */
+		case 1:
+			for (uint32_t yy = y; yy < y + hh; yy++) {
+				for (uint32_t xx = x; xx < x + w; xx++) {
+					uint32_t v = fd_rand(&seed) % 4 == 0 ? 0 : fd_rand(&seed);
+					memcpy(h_gpa(h, base + k * bytes + ((uint64_t)yy * FD_W + xx) * 4), &v, 4);
+				}
+			}
+			break;
+		case 2: /* transfers all of it, or a rectangle */
+			if (fd_rand(&seed) % 2) {
+				assert_int_equal(h_transfer(h, 40 + k, 0, 0, FD_W, FD_H, 0), OK);
+			} else {
+				assert_int_equal(h_transfer(h, 40 + k, x, y, w, hh,
+					((uint64_t)y * FD_W + x) * 4), OK);
+			}
+			break;
+		case 3: /* page flip: SET_SCANOUT to k, then a flush of all of it */
+			m.box = (pixman_box32_t){ 0, 0, FD_W, FD_H };
+			assert_int_equal(h_set_scanout(h, 0, 40 + k, 0, 0, FD_W, FD_H), OK);
+			assert_int_equal(h_flush(h, 40 + k, 0, 0, FD_W, FD_H), OK);
+			shown = k;
+			break;
+		default: /* a flush of a rectangle of what is shown */
+			m.box = (pixman_box32_t){ (int32_t)x, (int32_t)y, (int32_t)(x + w), (int32_t)(y + hh) };
+			assert_int_equal(h_flush(h, 40 + shown, x, y, w, hh), OK);
+			break;
+		}
+		h_clear_events(h);
+		assert_memory_equal(m.exact, m.model, sizeof(m.exact));
+	}
+	/* The exact path was taken, not the whole-box fallback every time. */
+	assert_true(m.exact_events > 1000);
+	h->on_update = NULL;
+}
+
+/* Linux's page flip of dumb buffers: TRANSFER (all), SET_SCANOUT, FLUSH
+ * (all), alternating two buffers with a small change each: after the
+ * first two, each flip's damage is exact and small. */
+static void test_flip_linux_order(void **state)
+{
+	struct harness *h = *state;
+	const uint64_t base = H_RAM0 + 0x40000;
+	const size_t bytes = FD_W * FD_H * 4;
+	for (uint32_t i = 0; i < 2; i++) {
+		make_backed(h, 50 + i, FD_W, FD_H, base + i * bytes);
+		fill_pattern(h, base + i * bytes, bytes, 77); /* both buffers alike */
+	}
+	for (uint32_t f = 0; f < 8; f++) {
+		uint32_t k = f % 2, v = 0x12345 + f;
+		/* the guest draws a 1x4 bar at x = f (the bars of earlier frames stay) */
+		for (uint32_t y = 0; y < 4; y++) {
+			memcpy(h_gpa(h, base + k * bytes + ((uint64_t)y * FD_W + f) * 4), &v, 4);
+		}
+		h_clear_events(h);
+		assert_int_equal(h_transfer(h, 50 + k, 0, 0, FD_W, FD_H, 0), OK);
+		assert_int_equal(h_set_scanout(h, 0, 50 + k, 0, 0, FD_W, FD_H), OK);
+		assert_int_equal(h_flush(h, 50 + k, 0, 0, FD_W, FD_H), OK);
+		assert_int_equal(h->n_scanout_events, 2);
+		if (f >= 2) {
+			struct h_scanout_event *e = &h->scanout_events[0];
+			assert_true(e->damage_exact);
+			assert_true(e->damage.x2 - e->damage.x1 <= 8);
+			assert_true(h->scanout_events[1].damage_exact);
+			assert_int_equal(h->scanout_events[1].n_damage, 0);
+		}
+	}
 }
 
 /* ---- framing: short requests, short responses, fences ---- */
@@ -1111,6 +1270,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mem_table_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_scanout_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_multihead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flip_damage_exact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flip_linux_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
