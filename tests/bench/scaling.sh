@@ -37,6 +37,7 @@ wait_for() { # SECONDS CMD...
 	done
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+joined() { [ "$(grep -c 'client joined' "$1")" -ge "$2" ]; }
 
 point() { # zones guests
 	local nz=$1 ng=$2 d=$OUT/z$1-g$2
@@ -70,7 +71,7 @@ point() { # zones guests
 		zcs+=($!)
 		pids+=($!)
 	done
-	wait_for 20 test "$(grep -c 'client joined' "$d/gpu-server.log")" -ge "$nz" || fail "zone clients did not join ($d)"
+	wait_for 20 joined "$d/gpu-server.log" "$nz" || fail "zone clients did not join ($d)"
 	for g in $(seq "$ng"); do
 		python3 "$SOURCE_PY" "$d/vtest.sock" --name "zs-$g" --size ${GW}x$GH --fps $FPS \
 			--frames $(((WARMUP + SECONDS_RUN + 5) * FPS)) >"$d/src-$g.log" 2>&1 &
