@@ -19,6 +19,7 @@
 #include "transport/net.h"
 #include "transport/bytes.h"
 #include "transport/coded.h"
+#include "transport/crc32c.h"
 #include "transport/psk.h"
 #include "transport/rfc4175.h"
 #include "transport/rtp.h"
@@ -134,6 +135,11 @@ struct gs_zone {
 	uint32_t frame_id; /* of the last frame emitted */
 	uint8_t codec;     /* enum xport_ctl_codec */
 	struct xport_tile_encoder *enc; /* tiles */
+	/* tiles: each row's CRC32C of the image as last checked, and the rows
+	 * changed since (the frame CRC reads only those). */
+	uint32_t *row_crc;
+	struct xport_crc32c_shift *crc_shift;
+	pixman_region32_t crc_dirty;
 	struct zl_source *pace_timer;
 	bool pace_armed;
 	uint64_t pace_due_ns; /* when the armed pace timer should fire */
@@ -589,6 +595,40 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 	zone_pump(z, 1);
 }
 
+/* The CRC32C of the zone image (xport_tiles_image_crc()), reading again
+ * only the rows changed since it was last taken, or all of them: a key
+ * frame (or a frame without damage) may show changes whose damage has not
+ * come yet (composed at a SET_SCANOUT, sent at its flush). */
+static uint32_t zone_crc(struct gs_zone *z, bool all)
+{
+	if (all) {
+		pixman_region32_reset(&z->crc_dirty, &(pixman_box32_t){ 0, 0,
+			pixman_image_get_width(z->image), pixman_image_get_height(z->image) });
+	}
+	uint32_t h = (uint32_t)pixman_image_get_height(z->image);
+	const void *data = pixman_image_get_data(z->image);
+	size_t stride = (size_t)pixman_image_get_stride(z->image);
+	size_t row = (size_t)pixman_image_get_width(z->image) * 4;
+	int n;
+	const pixman_box32_t *b = pixman_region32_rectangles(&z->crc_dirty, &n);
+	int32_t done_y1 = -1, done_y2 = -1;
+	for (int i = 0; i < n; i++) {
+		/* Boxes come in bands of equal y: each row once. */
+		if (b[i].y1 == done_y1 && b[i].y2 == done_y2) {
+			continue;
+		}
+		uint32_t y1 = b[i].y1 < 0 ? 0 : (uint32_t)b[i].y1;
+		uint32_t y2 = b[i].y2 < 0 ? 0 : (uint32_t)b[i].y2 > h ? h : (uint32_t)b[i].y2;
+		if (y1 < y2) {
+			xport_crc32c_row_crcs(data, stride, row, y1, y2, z->row_crc);
+		}
+		done_y1 = b[i].y1;
+		done_y2 = b[i].y2;
+	}
+	pixman_region32_clear(&z->crc_dirty);
+	return xport_crc32c_fold_rows(z->crc_shift, z->row_crc, h);
+}
+
 /* Emits the next frame of tiles zone z to every client: a delta of damage
  * to those in step, a key frame to those that need one. refresh: no new
  * content (a join or key request), so not a latency sample. */
@@ -613,8 +653,8 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 		return;
 	}
 	z->frame_id++;
-	/* The one full-frame pass per frame: the receiver's proof. */
-	uint32_t crc = xport_tiles_image_crc(z->image);
+	/* The receiver's proof, the CRC of the whole image. */
+	uint32_t crc = zone_crc(z, need_key || !damage);
 	uint8_t flags = refresh ? XPORT_TILES_REFRESH : 0;
 	struct gs_frame *key = NULL, *delta = NULL;
 	uint8_t *data;
@@ -1310,6 +1350,13 @@ static int zone_init(struct gs_control *ctl, struct gs_zone *z, unsigned index,
 				z->name, d->width, d->height, XPORT_TILES_MAX_DIM);
 			return -EINVAL;
 		}
+		z->row_crc = calloc(d->height, sizeof(uint32_t));
+		z->crc_shift = malloc(sizeof(*z->crc_shift));
+		if (!z->row_crc || !z->crc_shift) {
+			return -ENOMEM;
+		}
+		xport_crc32c_shift_init(z->crc_shift, (uint64_t)d->width * 4);
+		pixman_region32_init_rect(&z->crc_dirty, 0, 0, d->width, d->height);
 	} else if ((z->codec != XPORT_CODEC_RAW && z->codec != XPORT_CODEC_H264 &&
 		z->codec != XPORT_CODEC_JPEG) || d->width > XPORT_CODED_MAX_DIM ||
 		d->height > XPORT_CODED_MAX_DIM) {
@@ -1377,6 +1424,9 @@ static void zone_finish(struct gs_zone *z)
 		close(z->udp_fd);
 	}
 	xport_tile_encoder_destroy(z->enc);
+	free(z->row_crc);
+	free(z->crc_shift);
+	pixman_region32_fini(&z->crc_dirty);
 }
 
 static int listen_on(struct gs_control *ctl, const char *listen_addr,
@@ -1490,6 +1540,10 @@ void gs_control_zone_frame(struct gs_control *ctl, unsigned zone, const pixman_r
 		return;
 	}
 	struct gs_zone *z = &ctl->zones[zone];
+	if (z->row_crc && damage) {
+		/* Also without clients: the rows' CRCs must follow the image. */
+		pixman_region32_union(&z->crc_dirty, &z->crc_dirty, (pixman_region32_t *)damage);
+	}
 	if (z->stats.clients == 0 || z->codec == XPORT_CODEC_H264 || z->codec == XPORT_CODEC_JPEG) {
 		return;
 	}

@@ -219,3 +219,72 @@ uint32_t xport_crc32c_rows(const void *data, size_t stride, size_t row_bytes, si
 	}
 	return crc;
 }
+
+/* ---- combining row CRCs ----
+ * CRCs are linear: for this CRC (initial value and final xor all ones),
+ * crc(A||B) = (crc(A) * x^(8|B|) mod P) xor crc(B). Polynomials here are
+ * reflected 32-bit words: bit 31 is x^0, bit 0 is x^31. */
+
+/* a * b mod P */
+static uint32_t gf2_mulmod(uint32_t a, uint32_t b)
+{
+	uint32_t p = 0;
+	for (uint32_t m = 1u << 31; m; m >>= 1) {
+		if (a & m) {
+			p ^= b;
+		}
+		b = (b & 1) ? (b >> 1) ^ POLY : b >> 1;
+	}
+	return p;
+}
+
+/* x^(8 * len) mod P, by squaring: x^(2^k) for each set bit of 8 * len. */
+static uint32_t x_pow_8n(uint64_t len)
+{
+	uint32_t result = 1u << 31;   /* x^0 */
+	uint32_t sq = 1u << 30;       /* x^1, then x^2, x^4, ... */
+	for (uint64_t n = len * 8; n; n >>= 1) {
+		if (n & 1) {
+			result = gf2_mulmod(sq, result);
+		}
+		sq = gf2_mulmod(sq, sq);
+	}
+	return result;
+}
+
+void xport_crc32c_shift_init(struct xport_crc32c_shift *s, uint64_t len)
+{
+	uint32_t op = x_pow_8n(len);
+	for (unsigned k = 0; k < 4; k++) {
+		for (unsigned v = 0; v < 256; v++) {
+			s->t[k][v] = gf2_mulmod(op, (uint32_t)v << (8 * k));
+		}
+	}
+}
+
+uint32_t xport_crc32c_combine(const struct xport_crc32c_shift *s, uint32_t crc_a, uint32_t crc_b)
+{
+	return s->t[0][crc_a & 0xff] ^ s->t[1][(crc_a >> 8) & 0xff] ^ s->t[2][(crc_a >> 16) & 0xff] ^
+		s->t[3][crc_a >> 24] ^ crc_b;
+}
+
+void xport_crc32c_row_crcs(const void *data, size_t stride, size_t row_bytes, uint32_t y0,
+	uint32_t y1, uint32_t *out)
+{
+	const uint8_t *p = data;
+	for (uint32_t y = y0; y < y1; y++) {
+		out[y] = xport_crc32c(0, p + (size_t)y * stride, row_bytes);
+	}
+}
+
+uint32_t xport_crc32c_fold_rows(const struct xport_crc32c_shift *s, const uint32_t *rows, size_t n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	uint32_t crc = rows[0];
+	for (size_t y = 1; y < n; y++) {
+		crc = xport_crc32c_combine(s, crc, rows[y]);
+	}
+	return crc;
+}

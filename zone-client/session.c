@@ -16,6 +16,7 @@
 #include "snapshot.h"
 #include "transport/bytes.h"
 #include "transport/coded.h"
+#include "transport/crc32c.h"
 #include "transport/control-conn.h"
 #include "transport/control-proto.h"
 #include "transport/media.h"
@@ -121,6 +122,11 @@ struct zc_session {
 
 	pixman_image_t *front, *back;
 	pixman_region32_t back_dirty; /* where back may differ from front */
+	/* The frame check without a pass over the image: each row's CRC32C
+	 * (front_rows: the shown picture's, when rows_valid), combined. */
+	uint32_t *front_rows, *back_rows;
+	bool rows_valid;
+	struct xport_crc32c_shift *crc_shift;
 	bool have_front;
 	uint32_t front_id;
 	bool need_refresh;
@@ -745,6 +751,38 @@ static void present_front(struct zc_session *s, const struct pending_present *p,
 	}
 }
 
+/* The CRC of back once a frame's tiles are applied: back is front plus
+ * applied (sync_back), so the rows of front keep their CRCs except those
+ * the tiles touched; a key frame (or no valid front) reads every row. */
+static uint32_t back_crc(struct zc_session *s, bool key, pixman_region32_t *applied)
+{
+	uint32_t h = s->welcome.height;
+	const void *data = pixman_image_get_data(s->back);
+	size_t stride = (size_t)pixman_image_get_stride(s->back), row = (size_t)s->welcome.width * 4;
+	if (key || !s->rows_valid) {
+		xport_crc32c_row_crcs(data, stride, row, 0, h, s->back_rows);
+	} else {
+		memcpy(s->back_rows, s->front_rows, sizeof(uint32_t) * h);
+		int n;
+		const pixman_box32_t *b = pixman_region32_rectangles(applied, &n);
+		int32_t done_y1 = -1, done_y2 = -1;
+		for (int i = 0; i < n; i++) {
+			/* Boxes come in bands of equal y: each row once. */
+			if (b[i].y1 == done_y1 && b[i].y2 == done_y2) {
+				continue;
+			}
+			uint32_t y1 = b[i].y1 < 0 ? 0 : (uint32_t)b[i].y1;
+			uint32_t y2 = (uint32_t)b[i].y2 > h ? h : (uint32_t)b[i].y2;
+			if (y1 < y2) {
+				xport_crc32c_row_crcs(data, stride, row, y1, y2, s->back_rows);
+			}
+			done_y1 = b[i].y1;
+			done_y2 = b[i].y2;
+		}
+	}
+	return xport_crc32c_fold_rows(s->crc_shift, s->back_rows, h);
+}
+
 static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f)
 {
 	struct xport_tiles_header h;
@@ -770,7 +808,7 @@ static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f
 	pixman_region32_t applied;
 	pixman_region32_init(&applied);
 	int r = xport_tiles_apply(s->dec, f->data, f->len, s->back, &applied);
-	uint32_t crc = r == 0 ? xport_tiles_image_crc(s->back) : 0;
+	uint32_t crc = r == 0 ? back_crc(s, key, &applied) : 0;
 	if (r < 0 || crc != h.crc) {
 		/* back is wrong exactly where tiles were written. */
 		pixman_region32_union(&s->back_dirty, &s->back_dirty, &applied);
@@ -788,6 +826,10 @@ static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f
 	pixman_image_t *t = s->front;
 	s->front = s->back;
 	s->back = t;
+	uint32_t *rows = s->front_rows;
+	s->front_rows = s->back_rows;
+	s->back_rows = rows;
+	s->rows_valid = true;
 	pixman_region32_copy(&s->back_dirty, &applied);
 	s->have_front = true;
 	s->front_id = f->frame_id;
@@ -809,6 +851,7 @@ static void present_whole(struct zc_session *s, const struct pending_present *p)
 	pixman_image_t *t = s->front;
 	s->front = s->back;
 	s->back = t;
+	s->rows_valid = false;
 	s->have_front = true;
 	s->front_id = p->frame_id;
 	if (p->key) {
@@ -1116,7 +1159,14 @@ static int start_media(struct zc_session *s)
 	s->dec = xport_tile_decoder_create();
 	s->front = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
 	s->back = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w->width, (int)w->height, NULL, 0);
-	if (!s->rx_bufs || !s->reasm || !s->dec || !s->front || !s->back) {
+	s->front_rows = calloc(w->height, sizeof(uint32_t));
+	s->back_rows = calloc(w->height, sizeof(uint32_t));
+	s->crc_shift = malloc(sizeof(*s->crc_shift));
+	if (s->crc_shift) {
+		xport_crc32c_shift_init(s->crc_shift, (uint64_t)w->width * 4);
+	}
+	if (!s->rx_bufs || !s->reasm || !s->dec || !s->front || !s->back || !s->front_rows ||
+		!s->back_rows || !s->crc_shift) {
 		session_fail(s, -ENOMEM, "out of memory for a %ux%u zone", w->width, w->height);
 		return -ENOMEM;
 	}
@@ -1549,6 +1599,9 @@ void zc_session_destroy(struct zc_session *s)
 		pixman_image_unref(s->back);
 	}
 	pixman_region32_fini(&s->back_dirty);
+	free(s->front_rows);
+	free(s->back_rows);
+	free(s->crc_shift);
 	xport_reasm_destroy(s->reasm);
 	xport_tile_decoder_destroy(s->dec);
 	zc_decoder_destroy(s->coded_dec);

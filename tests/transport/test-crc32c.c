@@ -115,6 +115,38 @@ static void test_rows(void **state)
 	assert_int_not_equal(xport_crc32c_rows(img, STRIDE, W * 4, H), before);
 }
 
+/* Row CRCs combined equal one pass over the rows, for any row length
+ * (odd ones too) and after a damaged row is recomputed. */
+static void test_combine(void **state)
+{
+	(void)state;
+	static uint8_t img[37 * 301];
+	uint32_t rows[37];
+	uint32_t seed = 7;
+	for (size_t i = 0; i < sizeof(img); i++) {
+		seed = seed * 1103515245u + 12345u;
+		img[i] = (uint8_t)(seed >> 16);
+	}
+	const size_t lens[] = { 1, 3, 4, 64, 255, 300 };
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		size_t len = lens[li];
+		struct xport_crc32c_shift sh;
+		xport_crc32c_shift_init(&sh, len);
+		xport_crc32c_row_crcs(img, 301, len, 0, 37, rows);
+		assert_int_equal(xport_crc32c_fold_rows(&sh, rows, 37), xport_crc32c_rows(img, 301, len, 37));
+		assert_int_equal(xport_crc32c_fold_rows(&sh, rows, 1), xport_crc32c(0, img, len));
+		/* one row changes: only it is read again */
+		img[20 * 301 + len / 2] ^= 0x5a;
+		xport_crc32c_row_crcs(img, 301, len, 20, 21, rows);
+		assert_int_equal(xport_crc32c_fold_rows(&sh, rows, 37), xport_crc32c_rows(img, 301, len, 37));
+	}
+	/* a || b for unequal parts */
+	struct xport_crc32c_shift sh;
+	xport_crc32c_shift_init(&sh, 9);
+	assert_int_equal(xport_crc32c_combine(&sh, xport_crc32c(0, "abc", 3), xport_crc32c(0, "123456789", 9)),
+		xport_crc32c(0, "abc123456789", 12));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_hw_matches_sw),
 		cmocka_unit_test(test_chaining),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_combine),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
