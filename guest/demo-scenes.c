@@ -3,6 +3,7 @@
  * batched into one vertex array and drawn with one call, plus a plasma
  * fragment shader for the movie. */
 #include "demo-scenes.h"
+#include "gles-scene.h"
 
 #include <errno.h>
 #include <math.h>
@@ -19,51 +20,6 @@ struct rgba {
 
 static const struct rgba WHITE = { 0.92f, 0.94f, 0.97f, 1 };
 static const struct rgba DIM = { 0.16f, 0.18f, 0.22f, 1 };
-
-static GLuint compile(GLenum type, const char *src)
-{
-	GLuint s = glCreateShader(type);
-	GLint ok = 0;
-
-	glShaderSource(s, 1, &src, NULL);
-	glCompileShader(s);
-	glGetShaderiv(s, GL_COMPILE_STATUS, &ok);
-	if (!ok) {
-		char log[512] = "";
-
-		glGetShaderInfoLog(s, sizeof(log), NULL, log);
-		fprintf(stderr, "demo-scenes: shader compile failed: %s\n", log);
-		glDeleteShader(s);
-		return 0;
-	}
-	return s;
-}
-
-static GLuint link(const char *vs, const char *fs)
-{
-	GLuint v = compile(GL_VERTEX_SHADER, vs), f = compile(GL_FRAGMENT_SHADER, fs), p = 0;
-	GLint ok = 0;
-
-	if (v && f) {
-		p = glCreateProgram();
-		glAttachShader(p, v);
-		glAttachShader(p, f);
-		glLinkProgram(p);
-		glGetProgramiv(p, GL_LINK_STATUS, &ok);
-		if (!ok) {
-			fprintf(stderr, "demo-scenes: program link failed\n");
-			glDeleteProgram(p);
-			p = 0;
-		}
-	}
-	if (v) {
-		glDeleteShader(v);
-	}
-	if (f) {
-		glDeleteShader(f);
-	}
-	return p;
-}
 
 int demo_gl_init(struct demo_gl *d)
 {
@@ -94,8 +50,8 @@ int demo_gl_init(struct demo_gl *d)
 		"  gl_FragColor = vec4(0.5 + 0.5 * sin(v + vec3(0.0, 2.1, 4.2)) * vec3(0.9, 0.7, 1.0), 1.0);\n"
 		"}\n";
 
-	d->flat = link(flat_vs, flat_fs);
-	d->plasma = link(plasma_vs, plasma_fs);
+	d->flat = gles_program(flat_vs, flat_fs, "demo-scenes");
+	d->plasma = gles_program(plasma_vs, plasma_fs, "demo-scenes");
 	if (!d->flat || !d->plasma) {
 		return -EINVAL;
 	}

@@ -20,7 +20,7 @@ static const float bar_colours[8][3] = {
 	{ 0, 0, 0 }, /* black */
 };
 
-static GLuint compile(GLenum type, const char *src)
+static GLuint compile(GLenum type, const char *src, const char *who)
 {
 	GLuint s = glCreateShader(type);
 	GLint ok = 0;
@@ -32,11 +32,37 @@ static GLuint compile(GLenum type, const char *src)
 		char log[512] = "";
 
 		glGetShaderInfoLog(s, sizeof(log), NULL, log);
-		fprintf(stderr, "gles-scene: shader compile failed: %s\n", log);
+		fprintf(stderr, "%s: shader compile failed: %s\n", who, log);
 		glDeleteShader(s);
 		return 0;
 	}
 	return s;
+}
+
+GLuint gles_program(const char *vs, const char *fs, const char *who)
+{
+	GLuint v = compile(GL_VERTEX_SHADER, vs, who), f = compile(GL_FRAGMENT_SHADER, fs, who), p = 0;
+	GLint ok = 0;
+
+	if (v && f) {
+		p = glCreateProgram();
+		glAttachShader(p, v);
+		glAttachShader(p, f);
+		glLinkProgram(p);
+		glGetProgramiv(p, GL_LINK_STATUS, &ok);
+		if (!ok) {
+			fprintf(stderr, "%s: program link failed\n", who);
+			glDeleteProgram(p);
+			p = 0;
+		}
+	}
+	if (v) {
+		glDeleteShader(v);
+	}
+	if (f) {
+		glDeleteShader(f);
+	}
+	return p;
 }
 
 int gles_scene_init(struct gles_scene *app)
@@ -56,22 +82,8 @@ int gles_scene_init(struct gles_scene *app)
 		"precision mediump float;\n"
 		"varying float light;\n"
 		"void main() { gl_FragColor = vec4(vec3(1.0, 0.55, 0.1) * light, 1.0); }\n";
-	GLuint v = compile(GL_VERTEX_SHADER, vs);
-	GLuint f = compile(GL_FRAGMENT_SHADER, fs);
-	GLint ok = 0;
-
-	if (!v || !f) {
-		return -EINVAL;
-	}
-	app->prog = glCreateProgram();
-	glAttachShader(app->prog, v);
-	glAttachShader(app->prog, f);
-	glLinkProgram(app->prog);
-	glDeleteShader(v);
-	glDeleteShader(f);
-	glGetProgramiv(app->prog, GL_LINK_STATUS, &ok);
-	if (!ok) {
-		fprintf(stderr, "gles-scene: program link failed\n");
+	app->prog = gles_program(vs, fs, "gles-scene");
+	if (!app->prog) {
 		return -EINVAL;
 	}
 	app->u_mvp = glGetUniformLocation(app->prog, "mvp");

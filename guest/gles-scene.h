@@ -18,6 +18,10 @@ struct gles_scene {
 	GLint u_mvp, u_normal_rot, a_pos, a_normal;
 };
 
+/* A program of a vertex and a fragment shader (GLES2 context current), or
+ * 0 with the compiler's message on stderr, prefixed "who: ". */
+GLuint gles_program(const char *vs, const char *fs, const char *who);
+
 /* With a GLES2 context current. 0, or -EINVAL (and a message on stderr). */
 int gles_scene_init(struct gles_scene *scene);
 /* Draws frame 'frame' into the bound framebuffer, w x h from GL's origin. */

@@ -18,25 +18,9 @@ ZONES=${SCALING_ZONES:-1 2 3 4}
 GUESTS=${SCALING_GUESTS:-1 2 3}
 WARMUP=${SCALING_WARMUP:-2} SECONDS_RUN=${SCALING_SECONDS:-6}
 FPS=30 GW=640 GH=360
-TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	pids=()
-}
-trap cleanup EXIT
-fail() { echo "scaling: $*" >&2; exit 1; }
-wait_for() { # SECONDS CMD...
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.1
-	done
-}
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+LIB_NAME=scaling
+. "$(dirname "$0")/bench-lib.sh"
 joined() { [ "$(grep -c 'client joined' "$1")" -ge "$2" ]; }
 
 point() { # zones guests
@@ -87,7 +71,7 @@ point() { # zones guests
 	g1=$(ticks $gs)
 	for p in "${zcs[@]}"; do z1=$((z1 + $(ticks "$p"))); kill -USR1 "$p"; done
 	sleep 0.3
-	cleanup
+	stop_all
 	/usr/bin/python3 - "$d" "$nz" "$ng" "$(((g1 - g0) * 1000 / TCK))" "$(((z1 - z0) * 1000 / TCK))" \
 		"$SECONDS_RUN" "$FPS" <<'PY'
 import json, sys
