@@ -330,9 +330,10 @@ static bool update_valid(const struct vgpu_scanout_update *u)
 
 /* The source takes a new image (or none), texture and scanout rectangle;
  * every layer showing it is prepared again (pixman: gets a new view) and is
- * damaged whole (added to r; r NULL: the caller adds what changed). */
+ * damaged whole (added to r); with !whole only the layers that cannot show
+ * it (a view that could not be made) are, and the caller adds what changed. */
 static void source_set_image(struct comp_zone *zone, struct comp_source *s,
-	const struct vgpu_scanout_update *u, pixman_region32_t *r)
+	const struct vgpu_scanout_update *u, pixman_region32_t *r, bool whole)
 {
 	pixman_image_t *old = s->image;
 	/* Ref first: the new image may be the old one with another rectangle. */
@@ -360,7 +361,7 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 				l->view = create_view(l, s);
 				l->shown = l->view != NULL;
 			}
-			if (r) {
+			if (whole || !l->shown) {
 				add_box(r, &l->vis);
 			}
 		}
@@ -450,10 +451,10 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 	if (v.image && s->image && v.image != s->image && same_rect && v.damage_exact) {
 		/* A page flip whose damage says what differs from the last image:
 		 * only that is composed again. */
-		source_set_image(zone, s, &v, NULL);
+		source_set_image(zone, s, &v, &r, false);
 		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);
 	} else if (v.image != s->image || !same_rect) {
-		source_set_image(zone, s, &v, &r);
+		source_set_image(zone, s, &v, &r, true);
 	} else if (s->image && v.n_damage > 0) {
 		add_scanout_damage(zone, s, v.damage, v.n_damage, &r);
 	}

@@ -498,11 +498,25 @@ struct span_acc {
 	pixman_box32_t run;
 };
 
+/* A region of more boxes than this becomes its extents: each union costs
+ * time in its size, and a guest must not be able to make every transfer
+ * (and so the loop every guest shares) slower and slower. */
+#define DAMAGE_BOXES_MAX 64
+
+static void region_cap(pixman_region32_t *r)
+{
+	if (pixman_region32_n_rects(r) > DAMAGE_BOXES_MAX) {
+		pixman_box32_t e = *pixman_region32_extents(r);
+		pixman_region32_reset(r, &e);
+	}
+}
+
 static void span_acc_flush(struct span_acc *a)
 {
 	if (a->run.y2 > a->run.y1) {
 		pixman_region32_union_rect(a->out, a->out, a->run.x1, a->run.y1,
 			(unsigned)(a->run.x2 - a->run.x1), (unsigned)(a->run.y2 - a->run.y1));
+		region_cap(a->out);
 	}
 	a->run = (pixman_box32_t){ 0, 0, 0, 0 };
 }
@@ -691,6 +705,15 @@ static void scanout_show(struct vgpu_device *dev, unsigned sid, struct resource 
 		(unsigned)(box->y2 - box->y1));
 	uint64_t age = r->shown_seq[sid] ? h->seq - r->shown_seq[sid] : UINT64_MAX;
 	bool exact = !r->is_3d && age < DAMAGE_AGE_MAX;
+	/* The same bytes are other colours in another format: only a flip
+	 * between resources of one format can say which pixels changed. */
+	struct resource *prev = h->shown_id && h->shown_id != r->id ? res_find(dev, h->shown_id) :
+		NULL;
+	if (exact && h->shown_id && h->shown_id != r->id &&
+		(!prev || prev->is_3d ||
+			pixman_image_get_format(prev->image) != pixman_image_get_format(r->image))) {
+		exact = false;
+	}
 	if (exact) {
 		pixman_region32_t since;
 		pixman_region32_init(&since);
@@ -705,12 +728,11 @@ static void scanout_show(struct vgpu_device *dev, unsigned sid, struct resource 
 		 * that the history holds what each frame really changed (else
 		 * it would only grow). Only while the shown resource still
 		 * holds what it showed. */
-		struct resource *prev = h->shown_id && h->shown_id != r->id ?
-			res_find(dev, h->shown_id) : NULL;
-		if (prev && !prev->is_3d && prev->shown_seq[sid] == h->seq &&
+		if (prev && prev->shown_seq[sid] == h->seq &&
 			!pixman_region32_not_empty(&prev->changed)) {
 			damage_refine(r, prev, &d);
 		}
+		region_cap(&d);
 	}
 	h->seq++;
 	h->shown_id = r->id;
@@ -743,6 +765,9 @@ static void scanout_disable(struct vgpu_device *dev, unsigned sid, uint64_t t_ns
 		s->res->scanout_mask &= (uint16_t)~(1u << sid);
 	}
 	*s = (struct scanout){ 0 };
+	/* It shows black now: no earlier frame compares. */
+	dev->hist[sid].seq += DAMAGE_AGE_MAX + 1;
+	dev->hist[sid].shown_id = 0;
 	emit_scanout(dev, sid, NULL, 0, t_ns, true, false);
 }
 

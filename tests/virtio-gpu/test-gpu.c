@@ -896,6 +896,52 @@ static void test_flip_linux_order(void **state)
 	}
 }
 
+/* Where exact damage must give way: a flip to a buffer of another format
+ * (the same bytes are other colours), a flip after the scanout was
+ * disabled, and a guest making its damage a maze (the region is capped,
+ * so no transfer gets slower and slower). */
+static void test_flip_damage_limits(void **state)
+{
+	struct harness *h = *state;
+	const uint64_t base = H_RAM0 + 0x40000;
+	const size_t bytes = FD_W * FD_H * 4;
+	make_backed(h, 70, FD_W, FD_H, base);
+	assert_int_equal(h_create_2d(h, 71, VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, FD_W, FD_H), OK);
+	assert_int_equal(h_attach_simple(h, 71, base + bytes, (uint32_t)bytes), OK);
+	memcpy(h_gpa(h, base + bytes), h_gpa(h, base), bytes); /* the same bytes */
+	for (uint32_t id = 70; id <= 71; id++) {
+		assert_int_equal(h_transfer(h, id, 0, 0, FD_W, FD_H, 0), OK);
+		assert_int_equal(h_set_scanout(h, 0, id, 0, 0, FD_W, FD_H), OK);
+		assert_int_equal(h_flush(h, id, 0, 0, FD_W, FD_H), OK);
+	}
+	/* 70 again: recent, but 71 has another format */
+	h_clear_events(h);
+	assert_int_equal(h_set_scanout(h, 0, 70, 0, 0, FD_W, FD_H), OK);
+	assert_false(h->scanout_events[0].damage_exact);
+	assert_int_equal(h->scanout_events[0].damage.x2, FD_W);
+	assert_int_equal(h->scanout_events[0].damage.y2, FD_H);
+
+	/* disabled, then 70 again: not exact either */
+	assert_int_equal(h_flush(h, 70, 0, 0, FD_W, FD_H), OK);
+	assert_int_equal(h_set_scanout(h, 0, 0, 0, 0, 0, 0), OK);
+	h_clear_events(h);
+	assert_int_equal(h_set_scanout(h, 0, 70, 0, 0, FD_W, FD_H), OK);
+	assert_false(h->scanout_events[0].damage_exact);
+
+	/* a maze: every other row changes in every other pixel */
+	for (uint32_t y = 0; y < FD_H; y += 2) {
+		for (uint32_t x = y % 4; x < FD_W; x += 4) {
+			uint32_t v = 0xabcdef ^ (x * 131 + y);
+			memcpy(h_gpa(h, base + ((uint64_t)y * FD_W + x) * 4), &v, 4);
+		}
+		assert_int_equal(h_transfer(h, 70, 0, y, FD_W, 1, (uint64_t)y * FD_W * 4), OK);
+	}
+	h_clear_events(h);
+	assert_int_equal(h_flush(h, 70, 0, 0, FD_W, FD_H), OK);
+	assert_true(h->scanout_events[0].damage_exact);
+	assert_true(h->scanout_events[0].n_damage >= 1 && h->scanout_events[0].n_damage <= 64);
+}
+
 /* ---- framing: short requests, short responses, fences ---- */
 
 static void test_short_requests(void **state)
@@ -1272,6 +1318,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_multihead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flip_damage_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flip_linux_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flip_damage_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_responses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fences, setup, teardown),
