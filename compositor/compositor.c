@@ -366,7 +366,9 @@ static void source_set_image(struct comp_zone *zone, struct comp_source *s,
 			}
 		}
 	}
-	if (zone->impl) {
+	/* GL zones keep an uploaded copy: after a flip with exact damage it
+	 * differs from the new image only there, which source_damaged uploads. */
+	if (zone->impl && (whole || s->gl_texture)) {
 		zone->impl->source_changed(zone, s);
 	}
 	if (old) {
@@ -448,7 +450,8 @@ bool comp_zone_scanout_update(struct comp_zone *zone, unsigned guest,
 	pixman_region32_init(&r);
 	bool same_rect = v.src_x == s->src_x && v.src_y == s->src_y && v.src_w == s->src_w &&
 		v.src_h == s->src_h && v.gl_texture == s->gl_texture && v.gl_y0_top == s->gl_y0_top;
-	if (v.image && s->image && v.image != s->image && same_rect && v.damage_exact) {
+	if (v.image && s->image && v.image != s->image && same_rect && v.damage_exact &&
+		pixman_image_get_format(v.image) == pixman_image_get_format(s->image)) {
 		/* A page flip whose damage says what differs from the last image:
 		 * only that is composed again. */
 		source_set_image(zone, s, &v, &r, false);

@@ -83,6 +83,8 @@ static GLuint texture_of(pixman_image_t *img, bool y0_top)
 	return tex;
 }
 
+static bool flip_exact; /* the next update_both is a page flip with exact damage */
+
 static void update_both(struct comp_zone *pz, struct comp_zone *gz, unsigned guest,
 	unsigned scanout, pixman_image_t *img, uint32_t tex, bool y0_top,
 	uint32_t sx, uint32_t sy, uint32_t sw, uint32_t sh, const pixman_box32_t *dmg, int n)
@@ -90,9 +92,10 @@ static void update_both(struct comp_zone *pz, struct comp_zone *gz, unsigned gue
 	struct vgpu_scanout_update u = {
 		.scanout_id = scanout, .image = img,
 		.src_x = sx, .src_y = sy, .src_w = sw, .src_h = sh,
-		.damage = dmg, .n_damage = n, .t_flush_ns = 1, .present = true,
-		.gl_texture = tex, .gl_y0_top = y0_top,
+		.damage = dmg, .n_damage = n, .damage_exact = flip_exact, .t_flush_ns = 1,
+		.present = true, .gl_texture = tex, .gl_y0_top = y0_top,
 	};
+	flip_exact = false;
 	comp_zone_scanout_update(pz, guest, &u);
 	comp_zone_scanout_update(gz, guest, &u);
 }
@@ -198,7 +201,7 @@ static void run_scene(uint32_t seed, bool use_tex, bool y0_top)
 	pixman_image_t *cur = cursor_image(seed);
 	for (int step = 0; step < 12; step++) {
 		unsigned g = rnd(3);
-		switch (rnd(4)) {
+		switch (rnd(5)) {
 		case 0:
 			scene_damage(&s, g, seed * 100 + (uint32_t)step);
 			break;
@@ -214,6 +217,30 @@ static void run_scene(uint32_t seed, bool use_tex, bool y0_top)
 			comp_zone_cursor_move(s.gz, g, 0, x, y);
 			break;
 		}
+		case 3:
+			if (!use_tex && rnd(2)) {
+				/* A page flip to a copy that differs in one box, with
+				 * exactly that as damage (the device's buffer age): the
+				 * GL zone uploads only the box into its copy. */
+				pixman_image_t *old = s.img[g];
+				int iw = pixman_image_get_width(old), ih = pixman_image_get_height(old);
+				s.img[g] = pixman_image_create_bits(pixman_image_get_format(old), iw, ih, NULL, 0);
+				memcpy(pixman_image_get_data(s.img[g]), pixman_image_get_data(old),
+					(size_t)pixman_image_get_stride(old) * (size_t)ih);
+				pixman_image_unref(old);
+				uint32_t x1 = 3 + rnd(s.w[g]), y1 = 2 + rnd(s.h[g]);
+				uint32_t x2 = x1 + 1 + rnd(s.w[g] + 3 - x1), y2 = y1 + 1 + rnd(s.h[g] + 2 - y1);
+				for (uint32_t y = y1; y < y2; y++) {
+					for (uint32_t x = x1; x < x2; x++) {
+						th_set(s.img[g], (int)x, (int)y, th_noise(seed + 7, x, y), 0x5a);
+					}
+				}
+				pixman_box32_t b = { (int32_t)x1, (int32_t)y1, (int32_t)x2, (int32_t)y2 };
+				flip_exact = true;
+				update_both(s.pz, s.gz, g, 0, s.img[g], 0, false, 3, 2, s.w[g], s.h[g], &b, 1);
+				break;
+			}
+			/* fall through */
 		default:
 			/* Another mode: a smaller rectangle of the same resource. */
 			s.w[g] = 1 + rnd(s.w[g]);
