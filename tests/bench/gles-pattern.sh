@@ -13,10 +13,9 @@ e2e_init >&2
 FRAMES=${1:-600}
 COMPOSE=${COMPOSE:-pixman}
 [ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built"
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 compose=$COMPOSE
 [guest g0]
 vhost-user=$E2E_TMP/g0.sock
@@ -25,6 +24,7 @@ mode=1024x600@60
 layer=g0:0 0,0 1024x600
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 e2e_start_guest g0 "$E2E_TMP/g0.sock" --app gles-pattern --app-args "-s 2"
 log=$E2E_TMP/guest-g0.log
 e2e_wait_for "grep -q 'gles-pattern: .* connector .* mode ' '$log' 2>/dev/null" 240 "gles-pattern" >&2

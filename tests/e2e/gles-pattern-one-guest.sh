@@ -12,10 +12,9 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 [ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built (needs libgbm-dev libegl-dev libgles-dev)"
 W=${W:-1024} H=${H:-600}
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 compose=${COMPOSE:-auto}
 
 [guest g0]
@@ -26,6 +25,7 @@ mode=${W}x${H}@60
 layer=g0:0 0,0 ${W}x${H}
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 if [ "${COMPOSE:-auto}" = gl ]; then
 	e2e_wait_for "grep -q 'zones composed with GL' '$E2E_TMP/gpu-server.log'" 30 "GL composition"
 fi

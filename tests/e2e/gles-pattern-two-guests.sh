@@ -8,10 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init
 [ -x "$E2E_BUILD/guest/gles-pattern" ] || skip "gles-pattern not built (needs libgbm-dev libegl-dev libgles-dev)"
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 
 [guest cluster]
 vhost-user=$E2E_TMP/cluster.sock
@@ -28,6 +27,7 @@ mode=640x400@60
 layer=ivi:0 0,0 640x400
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 e2e_start_guest cluster "$E2E_TMP/cluster.sock" --app gles-pattern --app-args "-s 5"
 e2e_start_guest ivi "$E2E_TMP/ivi.sock" --app gles-pattern --app-args "-s 5"
 for g in cluster ivi; do

@@ -8,10 +8,9 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 qemu-system-x86_64 -display help 2>/dev/null | grep -qx dbus ||
 	skip "QEMU has no D-Bus display (package qemu-system-modules-opengl)"
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 
 [guest g0]
 vhost-user=$E2E_TMP/g0.sock
@@ -25,6 +24,7 @@ mode=800x480@60
 layer=g0:0 0,0 800x480
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 e2e_start_guest g0 "$E2E_TMP/g0.sock" --app pattern --qemu-ui "$E2E_TMP/g0.qmp"
 glog=$E2E_TMP/guest-g0.log
 # No client yet: the guest's connector is disconnected and pattern waits.

@@ -49,8 +49,13 @@ e2e_dump_logs() {
 	done
 }
 
-e2e_free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# e2e_read_port: sets port to the control port of the gpu-server
+# e2e_start_server started (configure control=127.0.0.1:0: the kernel picks,
+# nothing can take it between picking and binding).
+e2e_read_port() {
+	e2e_wait_for "grep -q 'control: listening on' '$E2E_TMP/gpu-server.log'" 10 "gpu-server's control port"
+	port=$(sed -n 's/.*control: listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$E2E_TMP/gpu-server.log" | head -1)
+	[ -n "$port" ] || die "no control port in gpu-server.log"
 }
 
 # e2e_wait_for COND_COMMAND TIMEOUT_S WHAT

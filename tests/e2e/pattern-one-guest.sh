@@ -6,10 +6,9 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init
 W=${W:-1024} H=${H:-600}
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 
 [guest g0]
 vhost-user=$E2E_TMP/g0.sock
@@ -19,6 +18,7 @@ mode=${W}x${H}@60
 layer=g0:0 0,0 ${W}x${H}
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 e2e_start_guest g0 "$E2E_TMP/g0.sock" --app pattern
 e2e_wait_for "grep -q 'starting app pattern' '$E2E_TMP/guest-g0.log' 2>/dev/null" 120 "the guest app to start"
 

@@ -4,10 +4,9 @@
 # layers). Each guest must be offered, and draw at, its own layer's size.
 source "$(dirname "$0")/lib.sh"
 e2e_init
-port=$(e2e_free_port)
 cat >"$E2E_TMP/zonal.ini" <<INI
 [server]
-control=127.0.0.1:$port
+control=127.0.0.1:0
 
 [guest left]
 vhost-user=$E2E_TMP/left.sock
@@ -21,6 +20,7 @@ layer=left:0 0,0 1120x720
 layer=right:0 1120,0 800x720
 INI
 e2e_start_server "$E2E_TMP/zonal.ini"
+e2e_read_port
 e2e_start_guest left "$E2E_TMP/left.sock" --app pattern
 e2e_start_guest right "$E2E_TMP/right.sock" --app pattern
 for g in left right; do
