@@ -361,13 +361,21 @@ static int rfb_message(struct rfb *r)
 			if (enc == 6 && r->zlib && x + w <= r->w && y + h <= r->h) {
 				size_t raw = (size_t)w * h * 4;
 
-				if (rd(r, b, 4, false) < 0 || grow(&r->zin, &r->zin_cap, be32(b) + 1) < 0 ||
-					grow(&r->zout, &r->zout_cap, raw + 1) < 0 ||
-					rd(r, r->zin, be32(b), false) < 0) {
+				if (rd(r, b, 4, false) < 0) {
+					return -1;
+				}
+				/* More than deflate can make of the rectangle: not a server's. */
+				size_t zlen = be32(b);
+				if (zlen > raw + raw / 8 + 1024) {
+					fprintf(stderr, "rfb-latency: zlib rect %ux%u of %zu bytes\n", w, h, zlen);
+					return -1;
+				}
+				if (grow(&r->zin, &r->zin_cap, zlen + 1) < 0 ||
+					grow(&r->zout, &r->zout_cap, raw + 1) < 0 || rd(r, r->zin, zlen, false) < 0) {
 					return -1;
 				}
 				r->zs.next_in = r->zin;
-				r->zs.avail_in = be32(b);
+				r->zs.avail_in = (uInt)zlen;
 				r->zs.next_out = r->zout;
 				r->zs.avail_out = (uInt)raw;
 				int zr = inflate(&r->zs, Z_SYNC_FLUSH);
