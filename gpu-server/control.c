@@ -100,6 +100,7 @@ struct gs_client {
 	struct sockaddr_storage rtcp_from;
 	bool needs_key;
 	uint64_t last_key_ns;
+	uint32_t version; /* of the session (WELCOME) */
 	uint16_t seq;
 	uint32_t packets_sent, octets_sent;
 	uint64_t last_sr_ns;
@@ -226,6 +227,13 @@ static struct gs_frame *frame_create(struct gs_zone *z, uint8_t *data, size_t le
 	return f;
 }
 
+/* Does this client take packed tiles deltas and the stages in band
+ * (protocol version 4)? */
+static bool client_packed(const struct gs_client *c)
+{
+	return c->version >= XPORT_CTL_VERSION_PACKED;
+}
+
 /* --- clients: control connection --- */
 
 static void client_queue_clear(struct gs_client *c)
@@ -254,17 +262,41 @@ static uint32_t stage_us(uint64_t t, uint64_t capture)
 	return us < XPORT_STAGE_UNKNOWN ? (uint32_t)us : XPORT_STAGE_UNKNOWN - 1;
 }
 
-/* Tells the client where frame f's time went here (media.h, APP STAGES). */
+/* Where frame f's time went here: composed, encoded, first packet sent at
+ * sent_ns (media.h, APP STAGES and the stages element). */
+static void frame_stages(const struct gs_frame *f, uint64_t sent_ns, uint32_t us[3])
+{
+	uint64_t cap = f->m.capture_ns;
+	us[0] = stage_us(f->composed_ns, cap);
+	us[1] = stage_us(f->encoded_ns, cap);
+	us[2] = stage_us(sent_ns, cap);
+}
+
+/* The 24-bit stages of the in-band element (XPORT_RTP_STAGE_MAX: unknown). */
+static void frame_stages_24(const struct gs_frame *f, uint64_t sent_ns, uint32_t us[3])
+{
+	frame_stages(f, sent_ns, us);
+	for (unsigned k = 0; k < 3; k++) {
+		if (us[k] > XPORT_RTP_STAGE_MAX) {
+			us[k] = XPORT_RTP_STAGE_MAX;
+		}
+	}
+}
+
+/* Tells the client where frame f's time went here (media.h, APP STAGES):
+ * for clients before version 4, and frames whose last packet had no room
+ * for the element. */
 static void client_send_stages(struct gs_client *c, const struct gs_frame *f, uint64_t sent_ns)
 {
 	struct gs_zone *z = c->zone;
 	uint8_t buf[64], d[16];
 	size_t a, b;
-	uint64_t cap = f->m.capture_ns;
+	uint32_t us[3];
+	frame_stages(f, sent_ns, us);
 	xport_put_be32(d, f->m.frame_id);
-	xport_put_be32(d + 4, stage_us(f->composed_ns, cap));
-	xport_put_be32(d + 8, stage_us(f->encoded_ns, cap));
-	xport_put_be32(d + 12, stage_us(sent_ns, cap));
+	for (unsigned k = 0; k < 3; k++) {
+		xport_put_be32(d + 4 + 4 * k, us[k]);
+	}
 	if (xport_rtcp_write_rr(buf, sizeof(buf), z->ssrc, NULL, &a) < 0 ||
 		xport_rtcp_write_app(buf + a, sizeof(buf) - a, z->ssrc, XPORT_RTCP_APP_NAME,
 			XPORT_RTCP_APP_STAGES, d, sizeof(d), &b) < 0) {
@@ -279,10 +311,13 @@ static void client_send_stages(struct gs_client *c, const struct gs_frame *f, ui
 	zone_send_one(z, &c->media, &iov, 1);
 }
 
-/* queue[0] went out whole: it moves to the history (the oldest drops out). */
-static void client_frame_sent(struct gs_client *c)
+/* queue[0] went out whole: it moves to the history (the oldest drops out).
+ * inband: its last packet carried the stages. */
+static void client_frame_sent(struct gs_client *c, bool inband)
 {
-	client_send_stages(c, c->queue[0], c->q0_sent_ns);
+	if (!inband) {
+		client_send_stages(c, c->queue[0], c->q0_sent_ns);
+	}
 	if (c->n_history == HISTORY) {
 		frame_unref(c->history[0].f);
 		memmove(c->history, c->history + 1, (HISTORY - 1) * sizeof(c->history[0]));
@@ -402,7 +437,8 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 {
 	struct mmsghdr msgs[BURST];
 	struct iovec iov[BURST][2];
-	uint8_t hdrs[BURST][XPORT_MEDIA_HDR_SIZE];
+	uint8_t hdrs[BURST][XPORT_MEDIA_HDR_MAX];
+	bool inband[BURST];
 	union {
 		char buf[XPORT_NET_TXTIME_CMSG_SPACE];
 		struct cmsghdr align;
@@ -416,6 +452,10 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 	}
 	unsigned n = 0;
 	unsigned qi = 0, pkt = c->next_packet;
+	/* Before the call: on loopback the receiver may have the packet before
+	 * sendmmsg returns (the stage times must not run backwards). A frame's
+	 * first packet leaves now, or left with an earlier burst. */
+	uint64_t now = zl_now_ns();
 	/* Packets of possibly several queued frames in one call. */
 	while (n < burst && qi < c->q_len) {
 		const struct gs_frame *f = c->queue[qi];
@@ -425,17 +465,23 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			continue;
 		}
 		size_t off, len;
-		xport_media_packet(&f->m, pkt, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
-			(uint16_t)(c->seq + n), hdrs[n], &off, &len);
-		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = XPORT_MEDIA_HDR_SIZE };
+		uint32_t us[3];
+		bool last = pkt + 1 == f->m.count;
+		inband[n] = last && client_packed(c) && xport_media_stages_fit(&f->m);
+		if (inband[n]) {
+			frame_stages_24(f, qi == 0 && c->next_packet > 0 ? c->q0_sent_ns : now, us);
+		}
+		size_t hlen = xport_media_packet(&f->m, pkt, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
+			(uint16_t)(c->seq + n), inband[n] ? us : NULL, hdrs[n], &off, &len);
+		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = hlen };
 		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
 		if (c->srtp) {
 			/* The frame's bytes are shared by every client: each
 			 * packet is protected in a copy. */
 			uint8_t *p = c->srtp_buf + n * c->srtp_slot;
-			size_t plen = XPORT_MEDIA_HDR_SIZE + len;
-			memcpy(p, hdrs[n], XPORT_MEDIA_HDR_SIZE);
-			memcpy(p + XPORT_MEDIA_HDR_SIZE, f->m.data + off, len);
+			size_t plen = hlen + len;
+			memcpy(p, hdrs[n], hlen);
+			memcpy(p + hlen, f->m.data + off, len);
 			if (xport_srtp_protect_rtp(c->srtp, p, &plen) < 0) {
 				plen = 0; /* cannot happen with a valid session */
 			}
@@ -456,9 +502,6 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 	if (n == 0) {
 		return true;
 	}
-	/* Before the call: on loopback the receiver may have the packet before
-	 * sendmmsg returns (the stage times must not run backwards). */
-	uint64_t now = zl_now_ns();
 	int sent = sendmmsg(z->udp_fd, msgs, n, MSG_DONTWAIT);
 	if (sent < 0) {
 		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
@@ -488,7 +531,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		c->seq++;
 		c->next_packet++;
 		if (c->next_packet >= c->queue[0]->m.count) {
-			client_frame_sent(c);
+			client_frame_sent(c, inband[i]);
 		}
 	}
 	return (unsigned)sent == n;
@@ -538,11 +581,14 @@ static void client_enqueue(struct gs_client *c, struct gs_frame *f)
 }
 
 /* Before a frame: which kinds the zone's clients need (a key frame, the
- * next delta); a client whose queue is full starts over from a key frame. */
-static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_out)
+ * next delta; need_old: the next delta as clients before version 4 take
+ * it, tiles only, may be NULL); a client whose queue is full starts over
+ * from a key frame. */
+static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_out,
+	bool *need_old_out)
 {
 	struct gs_control *ctl = z->ctl;
-	bool need_key = false, need_delta = false;
+	bool need_key = false, need_delta = false, need_old = false;
 	for (struct gs_client *c = ctl->clients; c; c = c->next) {
 		if (c->zone != z) {
 			continue;
@@ -555,25 +601,32 @@ static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_o
 			zl_dbg("xport", "zone %s: client %s fell behind; key frame", z->name, c->name);
 		}
 		need_key |= c->needs_key;
-		need_delta |= !c->needs_key;
+		if (!need_old_out || client_packed(c)) {
+			need_delta |= !c->needs_key;
+		} else {
+			need_old |= !c->needs_key;
+		}
 	}
 	*need_key_out = need_key;
 	*need_delta_out = need_delta;
+	if (need_old_out) {
+		*need_old_out = need_old;
+	}
 }
 
 /* Hands the zone's next frame to every client: key to those that need one,
- * delta to the others (NULL: out of memory, or a codec whose deltas a client
- * that needs a key cannot use: it waits for the key frame). Takes the
- * references. */
+ * delta to the others, or old to those before version 4 (NULL: out of
+ * memory, or a codec whose deltas a client that needs a key cannot use: it
+ * waits for the key frame). Takes the references. */
 static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *delta,
-	bool refresh)
+	struct gs_frame *old, bool refresh)
 {
 	uint64_t now = zl_now_ns();
 	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
 		if (c->zone != z) {
 			continue;
 		}
-		struct gs_frame *f = c->needs_key ? key : delta;
+		struct gs_frame *f = c->needs_key ? key : client_packed(c) ? delta : old;
 		if (!f) {
 			c->needs_key = true;
 			continue;
@@ -586,6 +639,7 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 	}
 	frame_unref(key);
 	frame_unref(delta);
+	frame_unref(old);
 	z->stats.frames++;
 	if (refresh) {
 		z->stats.refreshes++;
@@ -635,9 +689,9 @@ static uint32_t zone_crc(struct gs_zone *z, bool all)
 static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64_t capture_ns,
 	bool refresh)
 {
-	bool need_key, need_delta;
-	zone_needs(z, &need_key, &need_delta);
-	if (!need_key && !need_delta) {
+	bool need_key, need_delta, need_old;
+	zone_needs(z, &need_key, &need_delta, &need_old);
+	if (!need_key && !need_delta && !need_old) {
 		return;
 	}
 	/* The zone image is composed by now (the compositor runs on flush). */
@@ -646,7 +700,8 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	 * frame emitted last (guests damage more than they change). A frame
 	 * that includes a key frame compares every tile: that brings the
 	 * encoder's reference in step after frames nobody received. */
-	int changed = xport_tile_encoder_diff(z->enc, z->image, need_key ? NULL : damage);
+	int changed = xport_tile_encoder_diff(z->enc, z->image, need_key ? NULL : damage,
+		need_delta);
 	if (changed <= 0 && !need_key) {
 		/* Damage that changed nothing: no frame (and no CRC pass). */
 		z->stats.unchanged++;
@@ -656,12 +711,25 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	/* The receiver's proof, the CRC of the whole image. */
 	uint32_t crc = zone_crc(z, need_key || !damage);
 	uint8_t flags = refresh ? XPORT_TILES_REFRESH : 0;
-	struct gs_frame *key = NULL, *delta = NULL;
+	struct gs_frame *key = NULL, *delta = NULL, *old = NULL;
 	uint8_t *data;
 	size_t len;
-	if (need_delta && xport_tile_encode_diff(z->enc, flags, z->frame_id - 1, crc, &data,
+	if (need_delta && xport_tile_encode_packed(z->enc, flags, z->frame_id - 1, crc, &data,
 		&len) == 0) {
 		delta = frame_create(z, data, len, false, capture_ns);
+		if (delta && (data[1] & XPORT_TILES_PACKED)) {
+			z->stats.packed++;
+		}
+	}
+	if (need_old && delta && !(delta->data[1] & XPORT_TILES_PACKED)) {
+		/* Not packed after all (empty, or video-like): the same bytes. */
+		old = delta;
+		old->refs++;
+	} else if (need_old && xport_tile_encode_diff(z->enc, flags, z->frame_id - 1, crc, &data,
+		&len) == 0) {
+		old = frame_create(z, data, len, false, capture_ns);
+	}
+	if (need_delta || need_old) {
 		z->stats.delta_tiles += changed > 0 ? (uint64_t)changed : 0;
 	}
 	if (need_key && xport_tile_encode(z->enc, z->image, NULL, flags | XPORT_TILES_KEY, 0, crc,
@@ -670,14 +738,14 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 		z->stats.key_frames++;
 	}
 	uint64_t encoded_ns = zl_now_ns();
-	struct gs_frame *fs[2] = { key, delta };
-	for (unsigned i = 0; i < 2; i++) {
+	struct gs_frame *fs[3] = { key, delta, old };
+	for (unsigned i = 0; i < 3; i++) {
 		if (fs[i]) {
 			fs[i]->composed_ns = composed_ns;
 			fs[i]->encoded_ns = encoded_ns;
 		}
 	}
-	zone_send(z, key, delta, refresh);
+	zone_send(z, key, delta, old, refresh);
 }
 
 /* A frame of a raw, h264 or jpeg zone: bitstream (len bytes; NULL for raw:
@@ -688,7 +756,7 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 	uint64_t capture_ns, uint64_t composed_ns, bool refresh)
 {
 	bool need_key, need_delta;
-	zone_needs(z, &need_key, &need_delta);
+	zone_needs(z, &need_key, &need_delta, NULL);
 	if (!need_key && !need_delta) {
 		return;
 	}
@@ -719,9 +787,9 @@ static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t 
 		z->key_asked_ns = 0;
 		z->stats.key_frames++;
 		f->refs++;
-		zone_send(z, f, f, refresh);
+		zone_send(z, f, f, NULL, refresh);
 	} else {
-		zone_send(z, NULL, f, refresh);
+		zone_send(z, NULL, f, NULL, refresh);
 	}
 }
 
@@ -835,16 +903,19 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 			want_key = true;
 			continue;
 		}
-		uint8_t hdr[XPORT_MEDIA_HDR_SIZE];
+		uint8_t hdr[XPORT_MEDIA_HDR_MAX];
 		size_t off, len;
-		xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT, info->nack_seq[i],
-			hdr, &off, &len);
-		struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)(f->m.data + off), len } };
-		uint8_t sp[XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_MTU_MAX + XPORT_SRTP_MAX_OVERHEAD];
+		/* The same bytes as the first time, stages included. */
+		uint32_t us[3];
+		frame_stages_24(f, sent_ns, us);
+		size_t hlen = xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
+			info->nack_seq[i], client_packed(c) ? us : NULL, hdr, &off, &len);
+		struct iovec iov[2] = { { hdr, hlen }, { (void *)(f->m.data + off), len } };
+		uint8_t sp[XPORT_MEDIA_HDR_MAX + XPORT_MEDIA_MTU_MAX + XPORT_SRTP_MAX_OVERHEAD];
 		if (c->srtp) {
-			size_t plen = sizeof(hdr) + len;
-			memcpy(sp, hdr, sizeof(hdr));
-			memcpy(sp + sizeof(hdr), f->m.data + off, len);
+			size_t plen = hlen + len;
+			memcpy(sp, hdr, hlen);
+			memcpy(sp + hlen, f->m.data + off, len);
 			if (xport_srtp_protect_rtp(c->srtp, sp, &plen) < 0) {
 				continue;
 			}
@@ -854,7 +925,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		if (zone_send_one(z, &c->media, iov, 2) > 0) {
 			z->stats.retransmitted++;
 			z->stats.packets++;
-			z->stats.bytes += sizeof(hdr) + len;
+			z->stats.bytes += hlen + len;
 		}
 	}
 	if (want_key) {
@@ -1055,9 +1126,10 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 	memcpy(c->panel_edid, h->edid, h->edid_len);
 	c->panel = (struct gs_control_panel){ .width = h->panel_width, .height = h->panel_height,
 		.refresh_hz = h->panel_refresh, .edid = c->panel_edid, .edid_len = h->edid_len };
+	c->version = h->version < XPORT_CTL_VERSION ? h->version : XPORT_CTL_VERSION;
 	struct xport_ctl_msg msg = { .type = XPORT_CTL_WELCOME };
 	msg.welcome = (struct xport_ctl_welcome){
-		.version = h->version < XPORT_CTL_VERSION ? h->version : XPORT_CTL_VERSION,
+		.version = c->version,
 		.width = z->width,
 		.height = z->height,
 		.refresh = z->refresh_hz,
@@ -1068,6 +1140,7 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.payload_type = XPORT_MEDIA_PT_DEFAULT,
 		.ext_frame_id = XPORT_MEDIA_EXT_FRAME_ID,
 		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
+		.ext_stages = c->version >= XPORT_CTL_VERSION_PACKED ? XPORT_MEDIA_EXT_STAGES : 0,
 		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
 	};
 	if (ctl->have_psk) {
@@ -1111,7 +1184,7 @@ static void handle_auth(struct gs_client *c, const struct xport_ctl_auth *a)
 		return;
 	}
 	c->srtp = xport_srtp_create(&c->ctl->psk, c->client_nonce, c->server_nonce, true);
-	c->srtp_slot = XPORT_MEDIA_HDR_SIZE + z->frag + XPORT_SRTP_MAX_OVERHEAD;
+	c->srtp_slot = XPORT_MEDIA_HDR_MAX + z->frag + XPORT_SRTP_MAX_OVERHEAD;
 	c->srtp_buf = malloc(BURST * c->srtp_slot);
 	if (!c->srtp || !c->srtp_buf) {
 		client_fail(c, XPORT_CTL_ERR_INTERNAL, "cannot set up SRTP");

@@ -102,6 +102,7 @@ struct gs_control_zone_stats {
 	uint64_t packets, bytes; /* RTP packets and UDP payload bytes sent */
 	uint64_t queue_drops;   /* frames dropped for clients that could not keep up */
 	uint64_t delta_tiles;   /* tiles in delta encodes: damaged and really changed */
+	uint64_t packed;        /* deltas packed for version 4 clients (tiles.h) */
 	uint64_t unchanged;     /* damage that changed no pixel: nothing emitted */
 };
 struct xport_psk;

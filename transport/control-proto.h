@@ -45,8 +45,12 @@
 
 #define XPORT_CTL_DEFAULT_PORT 7300
 
-#define XPORT_CTL_VERSION 3     /* the version this code speaks */
+#define XPORT_CTL_VERSION 4     /* the version this code speaks */
 #define XPORT_CTL_VERSION_MIN 1 /* the oldest version it accepts */
+/* Since version 4, the media of a tiles zone may carry packed deltas
+ * (tiles.h XPORT_TILES_PACKED) and each frame's server stages in an RTP
+ * header extension element (media.h) rather than an RTCP APP. */
+#define XPORT_CTL_VERSION_PACKED 4
 
 #define XPORT_CTL_HDR_SIZE 8
 #define XPORT_CTL_MAX_PAYLOAD 1024
@@ -148,7 +152,9 @@ enum xport_ctl_codec {
  *   26 1  ext_frame_id   RFC 8285 one-byte extension id of the frame id
  *   27 1  ext_capture    extension id of the capture time
  *   28 2  tile_size      tile edge in pixels
- *   30 2  reserved       0
+ *   30 1  ext_stages     since version 4: extension id of the server stages
+ *                        (media.h); 0: none (and before version 4: 0)
+ *   31 1  reserved       0
  * Since version 2, only to a client that asked for authentication:
  *   32 1  auth           XPORT_CTL_AUTH_PSK
  *   33 3  reserved       0
@@ -168,6 +174,7 @@ struct xport_ctl_welcome {
 	uint8_t ext_frame_id;
 	uint8_t ext_capture;
 	uint16_t tile_size;
+	uint8_t ext_stages; /* 0: none */
 	uint8_t auth; /* 0: none */
 	uint8_t server_nonce[XPORT_CTL_NONCE];
 	uint8_t server_proof[XPORT_CTL_PROOF];

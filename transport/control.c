@@ -171,6 +171,7 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	w->ext_frame_id = p[26];
 	w->ext_capture = p[27];
 	w->tile_size = xport_get_le16(p + 28);
+	w->ext_stages = w->version >= XPORT_CTL_VERSION_PACKED ? p[30] : 0;
 	if (len >= XPORT_CTL_WELCOME_AUTH_SIZE && p[32] != 0) {
 		if (p[32] != XPORT_CTL_AUTH_PSK) {
 			return -EBADMSG;
@@ -183,7 +184,9 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	 * makes the message itself meaningless is rejected here. */
 	if (w->version == 0 || w->media_port == 0 || w->payload_type > 127 ||
 		w->ext_frame_id < 1 || w->ext_frame_id > 14 || w->ext_capture < 1 ||
-		w->ext_capture > 14 || w->ext_frame_id == w->ext_capture) {
+		w->ext_capture > 14 || w->ext_frame_id == w->ext_capture || w->ext_stages > 14 ||
+		(w->ext_stages && (w->ext_stages == w->ext_frame_id ||
+			w->ext_stages == w->ext_capture))) {
 		return -EBADMSG;
 	}
 	return 0;
@@ -214,7 +217,8 @@ static int encode_welcome(const struct xport_ctl_msg *msg, uint8_t *p, size_t ca
 	p[26] = w->ext_frame_id;
 	p[27] = w->ext_capture;
 	xport_put_le16(p + 28, w->tile_size);
-	xport_put_le16(p + 30, 0);
+	p[30] = w->ext_stages;
+	p[31] = 0;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "media.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "bytes.h"
 
@@ -54,8 +55,15 @@ unsigned xport_media_packet_count(size_t len, size_t frag)
 	return n > XPORT_MEDIA_MAX_PACKETS ? 0 : (unsigned)n;
 }
 
-void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
-	uint8_t pt, uint16_t seq, uint8_t *hdr, size_t *frag_off, size_t *frag_len)
+bool xport_media_stages_fit(const struct xport_media_frame *f)
+{
+	size_t last_len = f->len - (size_t)(f->count - 1) * f->frag;
+	return last_len + XPORT_MEDIA_STAGES_EXTRA <= f->frag;
+}
+
+size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
+	uint8_t pt, uint16_t seq, const uint32_t *stages, uint8_t *hdr, size_t *frag_off,
+	size_t *frag_len)
 {
 	bool last = index + 1 == f->count;
 	struct xport_rtp_packet rtp = {
@@ -67,7 +75,12 @@ void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint3
 		.frame_id = f->frame_id,
 		.capture_ns = f->capture_ns,
 	};
-	xport_rtp_write_media_header(hdr, &rtp, XPORT_MEDIA_EXT_FRAME_ID, XPORT_MEDIA_EXT_CAPTURE);
+	if (stages && last && xport_media_stages_fit(f)) {
+		rtp.has_stages = true;
+		memcpy(rtp.stages_us, stages, sizeof(rtp.stages_us));
+	}
+	size_t rtp_len = xport_rtp_write_media_header_ext(hdr, &rtp, XPORT_MEDIA_EXT_FRAME_ID,
+		XPORT_MEDIA_EXT_CAPTURE, XPORT_MEDIA_EXT_STAGES);
 	size_t off = (size_t)index * f->frag;
 	struct xport_media_phdr ph = {
 		.flags = f->key ? XPORT_MEDIA_FLAG_KEY : 0,
@@ -76,9 +89,10 @@ void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint3
 		.total = (uint32_t)f->len,
 		.offset = (uint32_t)off,
 	};
-	xport_media_phdr_write(hdr + XPORT_RTP_MEDIA_HDR_SIZE, &ph);
+	xport_media_phdr_write(hdr + rtp_len, &ph);
 	*frag_off = off;
 	*frag_len = last ? f->len - off : f->frag;
+	return rtp_len + XPORT_MEDIA_PHDR_SIZE;
 }
 
 bool xport_media_packet_fits(const struct xport_media_phdr *h, size_t frag_len, size_t frag)

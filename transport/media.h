@@ -40,6 +40,17 @@
 #define XPORT_MEDIA_PT_DEFAULT 96
 #define XPORT_MEDIA_EXT_FRAME_ID 1
 #define XPORT_MEDIA_EXT_CAPTURE 2
+/* Since protocol version 4, the last packet of a frame to a client carries
+ * the server's stages of it (the RTCP APP STAGES below, in band: no extra
+ * datagram per frame) as one-byte element 3 of 9 bytes: microseconds after
+ * capture when the frame was composed, encoded, and its first packet sent,
+ * 24 bits each (XPORT_RTP_STAGE_MAX: unknown, or 16.7 s and more). Only if
+ * the packet then still fits the MTU (the last fragment is at most
+ * XPORT_MEDIA_STAGES_EXTRA bytes shorter than a full one); otherwise, and
+ * to older clients, the APP goes. */
+#define XPORT_MEDIA_EXT_STAGES 3
+#define XPORT_MEDIA_STAGES_EXTRA (XPORT_RTP_MEDIA_HDR_STAGES_SIZE - XPORT_RTP_MEDIA_HDR_SIZE)
+#define XPORT_MEDIA_HDR_MAX (XPORT_RTP_MEDIA_HDR_STAGES_SIZE + XPORT_MEDIA_PHDR_SIZE)
 
 /* RTCP APP (RFC 3550 §6.7) "ZONL", subtype 0, from the server with every
  * SR: 4 bytes, the id of the last frame it emitted (big-endian). A client
@@ -112,10 +123,16 @@ struct xport_media_frame {
 	unsigned count; /* xport_media_packet_count(len, frag) */
 };
 
-/* Writes the XPORT_MEDIA_HDR_SIZE bytes of headers of packet `index` (RTP
- * sequence number seq) into hdr; the packet's fragment is
- * f->data[*frag_off .. *frag_off + *frag_len). */
-void xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
-	uint8_t pt, uint16_t seq, uint8_t *hdr, size_t *frag_off, size_t *frag_len);
+/* Writes the headers of packet `index` (RTP sequence number seq) into hdr
+ * (XPORT_MEDIA_HDR_MAX bytes) and returns their size: XPORT_MEDIA_HDR_SIZE,
+ * or XPORT_MEDIA_STAGES_EXTRA more with the stages element (stages not NULL,
+ * the last packet, and it fits: xport_media_stages_fit()). The packet's
+ * fragment is f->data[*frag_off .. *frag_off + *frag_len). */
+size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
+	uint8_t pt, uint16_t seq, const uint32_t *stages, uint8_t *hdr, size_t *frag_off,
+	size_t *frag_len);
+
+/* Does frame f's last packet have room for the stages element? */
+bool xport_media_stages_fit(const struct xport_media_frame *f);
 
 #endif

@@ -18,7 +18,7 @@ bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len)
 
 /* Walks RFC 8285 one-byte elements. */
 static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id,
-	uint8_t ext_capture, struct xport_rtp_packet *pkt)
+	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *pkt)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -49,6 +49,15 @@ static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id
 			}
 			pkt->capture_ns = xport_get_be64(p + i);
 			pkt->has_capture = true;
+		} else if (ext_stages && id == ext_stages) {
+			if (elen != 9 || pkt->has_stages) {
+				return -EBADMSG;
+			}
+			for (unsigned k = 0; k < 3; k++) {
+				const uint8_t *v = p + i + 3 * k;
+				pkt->stages_us[k] = (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2];
+			}
+			pkt->has_stages = true;
 		}
 		i += elen;
 	}
@@ -57,6 +66,12 @@ static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id
 
 int xport_rtp_parse(const uint8_t *buf, size_t len, uint8_t ext_frame_id, uint8_t ext_capture,
 	struct xport_rtp_packet *p)
+{
+	return xport_rtp_parse_ext(buf, len, ext_frame_id, ext_capture, 0, p);
+}
+
+int xport_rtp_parse_ext(const uint8_t *buf, size_t len, uint8_t ext_frame_id,
+	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (len < XPORT_RTP_HDR_SIZE || (buf[0] >> 6) != XPORT_RTP_VERSION) {
@@ -97,7 +112,8 @@ int xport_rtp_parse(const uint8_t *buf, size_t len, uint8_t ext_frame_id, uint8_
 		/* Other profiles (e.g. two-byte elements) are skipped: their
 		 * packets then simply lack our elements. */
 		if (profile == XPORT_RTP_EXT_ONE_BYTE) {
-			int r = parse_one_byte_ext(buf + off, ext_len, ext_frame_id, ext_capture, p);
+			int r = parse_one_byte_ext(buf + off, ext_len, ext_frame_id, ext_capture,
+				ext_stages, p);
 			if (r < 0) {
 				return r;
 			}
@@ -125,6 +141,26 @@ void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p
 	xport_put_be64(buf + 22, p->capture_ns);
 	buf[30] = 0;
 	buf[31] = 0;
+}
+
+size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_packet *p,
+	uint8_t ext_frame_id, uint8_t ext_capture, uint8_t ext_stages)
+{
+	xport_rtp_write_media_header(buf, p, ext_frame_id, ext_capture);
+	if (!p->has_stages) {
+		return XPORT_RTP_MEDIA_HDR_SIZE;
+	}
+	/* 5 + 9 + 10 bytes of elements: 6 words, no padding. */
+	xport_put_be16(buf + 14, 6);
+	buf[30] = (uint8_t)(ext_stages << 4 | (9 - 1));
+	for (unsigned k = 0; k < 3; k++) {
+		uint32_t v = p->stages_us[k] > XPORT_RTP_STAGE_MAX ? XPORT_RTP_STAGE_MAX :
+			p->stages_us[k];
+		buf[31 + 3 * k] = (uint8_t)(v >> 16);
+		buf[32 + 3 * k] = (uint8_t)(v >> 8);
+		buf[33 + 3 * k] = (uint8_t)v;
+	}
+	return XPORT_RTP_MEDIA_HDR_STAGES_SIZE;
 }
 
 uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset)

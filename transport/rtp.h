@@ -29,6 +29,10 @@ struct xport_rtp_packet {
 	uint32_t frame_id;
 	bool has_capture;
 	uint64_t capture_ns;
+	/* Server stages (media.h XPORT_MEDIA_EXT_STAGES): microseconds after
+	 * capture when composed, encoded, first packet sent. */
+	bool has_stages;
+	uint32_t stages_us[3];
 	const uint8_t *payload; /* points into the parsed buffer */
 	size_t payload_len;
 };
@@ -42,10 +46,23 @@ bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len);
 int xport_rtp_parse(const uint8_t *buf, size_t len, uint8_t ext_frame_id, uint8_t ext_capture,
 	struct xport_rtp_packet *p);
 
+/* The same, also taking an element of ext_stages (0: none) of 9 bytes: three
+ * 24-bit values into p->stages_us. */
+int xport_rtp_parse_ext(const uint8_t *buf, size_t len, uint8_t ext_frame_id,
+	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *p);
+
 /* Writes the XPORT_RTP_MEDIA_HDR_SIZE-byte header of p (payload fields
  * ignored; has_* ignored: both elements are always written). */
 void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p,
 	uint8_t ext_frame_id, uint8_t ext_capture);
+
+/* With p->has_stages, the header with the stages element too (ext_stages,
+ * 9 bytes: each value saturated to 24 bits), XPORT_RTP_MEDIA_HDR_STAGES_SIZE
+ * bytes; else as above. Returns the header's size. */
+#define XPORT_RTP_MEDIA_HDR_STAGES_SIZE 40
+#define XPORT_RTP_STAGE_MAX 0xffffffu
+size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_packet *p,
+	uint8_t ext_frame_id, uint8_t ext_capture, uint8_t ext_stages);
 
 /* RTP timestamp of a CLOCK_MONOTONIC time at 90 kHz plus a random offset. */
 uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset);

@@ -12,6 +12,8 @@
  *   1  1  flags       XPORT_TILES_KEY: every tile, applies to any state
  *                     XPORT_TILES_REFRESH: repeats content (join, key request)
  *                     rather than new content: not a latency sample
+ *                     XPORT_TILES_PACKED: a delta whose records follow as one
+ *                     zstd frame (below); never with KEY
  *   2  1  tile_log2   tile edge = 1 << tile_log2, 4..7 (64 by default)
  *   3  1  reserved    0
  *   4  4  base_id     delta frames: the frame id whose image the tiles apply
@@ -25,7 +27,7 @@
  * Tile record, XPORT_TILES_REC_SIZE bytes then `length` data bytes:
  *   0  2  column      tile column, < ceil(width / tile)
  *   2  2  row         tile row, < ceil(height / tile)
- *   4  1  encoding    0: raw, 1: LZ4 block
+ *   4  1  encoding    0: raw, 1: LZ4 block, 2: XOR (packed frames only)
  *   5  1  reserved    0
  *   6  2  reserved    0
  *   8  4  length      data bytes
@@ -34,7 +36,15 @@
  * pixels of 4 bytes B, G, R, X (a little-endian x8r8g8b8 word), with w and h
  * the tile's size clipped to the frame. Records are in strictly increasing
  * (row, column) order, so no tile repeats; a key frame has every tile. The
- * payload ends exactly after the last record. */
+ * payload ends exactly after the last record.
+ *
+ * Packed deltas (XPORT_TILES_PACKED, protocol version 4): the records, with
+ * their data inline, are compressed together as one zstd frame (magicless,
+ * ZSTD_f_zstd1_magicless) that fills the payload after the header and
+ * decompresses to exactly the records. Inside, a record's encoding is raw or
+ * XOR: w*h*4 bytes XORed onto the tile of the base frame, so pixels that did
+ * not change are zero bytes, which the compressor all but removes. One frame
+ * of zstd over every changed tile also shares its window across them. */
 
 #include <pixman.h>
 #include <stdbool.h>
@@ -46,6 +56,7 @@
 #define XPORT_TILES_REC_SIZE 12
 #define XPORT_TILES_KEY 0x01
 #define XPORT_TILES_REFRESH 0x02
+#define XPORT_TILES_PACKED 0x04
 #define XPORT_TILES_LOG2_DEFAULT 6
 #define XPORT_TILES_LOG2_MIN 4
 #define XPORT_TILES_LOG2_MAX 7
@@ -54,6 +65,7 @@
 enum xport_tile_encoding {
 	XPORT_TILE_RAW = 0,
 	XPORT_TILE_LZ4 = 1,
+	XPORT_TILE_XOR = 2,
 };
 
 struct xport_tiles_header {
@@ -106,10 +118,12 @@ int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
  * frame that is also sent as a key frame, since the reference is only in
  * step with the receivers from a key frame on (it starts all zero, and frames
  * nobody received are never diffed). Remembers the differing tiles for
- * xport_tile_encode_diff(). Returns how many tiles differ (0 when damage
- * changed nothing), or -EINVAL (image of the wrong size or format). */
+ * xport_tile_encode_diff() and, with xor, also what changed in them (new
+ * XOR old) for xport_tile_encode_packed(). Returns how many tiles differ (0
+ * when damage changed nothing), or -EINVAL (image of the wrong size or
+ * format). */
 int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *image,
-	const pixman_region32_t *damage);
+	const pixman_region32_t *damage, bool xor);
 
 /* Encodes, like xport_tile_encode() without XPORT_TILES_KEY, a delta of
  * exactly the tiles the last xport_tile_encoder_diff() found (possibly none),
@@ -117,6 +131,16 @@ int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *imag
  * -ENOMEM (the reference is in step all the same), or -EINVAL for a KEY
  * flag. */
 int xport_tile_encode_diff(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
+	uint32_t crc, uint8_t **out, size_t *out_len);
+
+/* The same delta for protocol version 4 receivers: the tiles the last
+ * xport_tile_encoder_diff(..., xor = true) found, packed (XPORT_TILES_PACKED:
+ * XOR records compressed together by zstd) when the changes are simple
+ * enough for zstd to be quick (runs of equal pixels, tiles.c), else as
+ * xport_tile_encode_diff() makes it (LZ4 tiles: video-like content). No
+ * changed tile: an unpacked empty delta. Returns 0, -ENOMEM, or -EINVAL (a
+ * KEY flag, or the last diff was without xor). */
+int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
 	uint32_t crc, uint8_t **out, size_t *out_len);
 
 /* Upper bound of a payload for width x height: what a receiver must accept. */
@@ -134,7 +158,8 @@ struct xport_tile_decoder *xport_tile_decoder_create(void);
 void xport_tile_decoder_destroy(struct xport_tile_decoder *dec);
 
 /* Validates every record of the payload and writes its tiles into dst, which
- * must be x8r8g8b8 of the header's size, adding each written tile's rectangle
+ * must be x8r8g8b8 of the header's size and, for a delta, hold the base
+ * frame (XOR records apply to it), adding each written tile's rectangle
  * to *applied (initialised by the caller). On error dst may be partly
  * written (exactly within *applied). Does not check the CRC (the caller
  * does, over its whole frame). Returns 0, -EBADMSG for a malformed payload,

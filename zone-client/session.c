@@ -993,6 +993,19 @@ static void pump_frames(struct zc_session *s)
 	}
 }
 
+/* The server's stages of a frame (RTCP APP STAGES, or in band since
+ * version 4), once: a retransmitted last packet carries them again. */
+static void note_server_stages(struct zc_session *s, uint32_t frame_id, const uint32_t us[3])
+{
+	struct stage_rec *r = stage_rec(s, frame_id);
+	if (r->server) {
+		return;
+	}
+	r->server = true;
+	memcpy(r->us, us, sizeof(r->us));
+	stage_done(s, r);
+}
+
 static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, uint64_t now)
 {
 	struct xport_rtcp_info info;
@@ -1008,12 +1021,11 @@ static void handle_rtcp(struct zc_session *s, const uint8_t *buf, size_t len, ui
 	if (info.has_app && info.app_ssrc == s->welcome.ssrc && info.app_len >= 16 &&
 		memcmp(info.app_name, XPORT_RTCP_APP_NAME, 4) == 0 &&
 		info.app_subtype == XPORT_RTCP_APP_STAGES) {
-		struct stage_rec *r = stage_rec(s, xport_get_be32(info.app_data));
-		r->server = true;
+		uint32_t us[3];
 		for (unsigned i = 0; i < 3; i++) {
-			r->us[i] = xport_get_be32(info.app_data + 4 + 4 * i);
+			us[i] = xport_get_be32(info.app_data + 4 + 4 * i);
 		}
-		stage_done(s, r);
+		note_server_stages(s, xport_get_be32(info.app_data), us);
 	}
 	if (info.has_sr && info.sr_ssrc == s->welcome.ssrc) {
 		/* LSR: the middle 32 bits of the SR's NTP timestamp. */
@@ -1044,8 +1056,8 @@ static void handle_datagram(struct zc_session *s, uint8_t *buf, size_t len, uint
 		return;
 	}
 	struct xport_rtp_packet p;
-	if (xport_rtp_parse(buf, len, s->welcome.ext_frame_id, s->welcome.ext_capture, &p) < 0 ||
-		p.ssrc != s->welcome.ssrc) {
+	if (xport_rtp_parse_ext(buf, len, s->welcome.ext_frame_id, s->welcome.ext_capture,
+		s->welcome.ext_stages, &p) < 0 || p.ssrc != s->welcome.ssrc) {
 		s->stats.packets_rejected++;
 		log_drop(s, "bad media datagram (%zu bytes); dropped", len);
 		return;
@@ -1069,6 +1081,15 @@ static void handle_datagram(struct zc_session *s, uint8_t *buf, size_t len, uint
 	if (xport_reasm_push(s->reasm, &p, now) < 0) {
 		s->stats.packets_rejected++;
 		log_drop(s, "bad media packet seq %u; dropped", p.seq);
+		return;
+	}
+	if (p.has_stages && p.has_frame_id) {
+		uint32_t us[3];
+		for (unsigned i = 0; i < 3; i++) {
+			us[i] = p.stages_us[i] == XPORT_RTP_STAGE_MAX ? XPORT_STAGE_UNKNOWN :
+				p.stages_us[i];
+		}
+		note_server_stages(s, p.frame_id, us);
 	}
 }
 

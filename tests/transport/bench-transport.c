@@ -127,7 +127,7 @@ static struct frame_cost run_frames(pixman_image_t *img, unsigned frames, bool r
 	pixman_region32_init_rect(&all, 0, 0, w, h);
 	step(img, 0);
 	/* The reference starts in step, as after a key frame. */
-	xport_tile_encoder_diff(enc, img, NULL);
+	xport_tile_encoder_diff(enc, img, NULL, false);
 	struct frame_cost c = { 0 };
 	uint64_t t_enc = 0, t_crc = 0;
 	for (unsigned k = 1; k <= frames; k++) {
@@ -137,7 +137,7 @@ static struct frame_cost run_frames(pixman_image_t *img, unsigned frames, bool r
 		size_t len;
 		int n = 0;
 		if (ref) {
-			n = xport_tile_encoder_diff(enc, img, &all);
+			n = xport_tile_encoder_diff(enc, img, &all, false);
 			xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
 		} else {
 			xport_tile_encode(enc, img, &all, 0, k, 0, &buf, &len);
@@ -239,14 +239,14 @@ static struct codec_cost codec_tiles(pixman_image_t *img, unsigned frames,
 	pixman_region32_init_rect(&all, 0, 0, w, h);
 	pixman_region32_init(&applied);
 	step(img, 0);
-	xport_tile_encoder_diff(enc, img, NULL);
+	xport_tile_encoder_diff(enc, img, NULL, false);
 	struct codec_cost c = { 0 };
 	for (unsigned k = 1; k <= frames; k++) {
 		step(img, k);
 		uint64_t t0 = zl_now_ns();
 		uint8_t *buf;
 		size_t len;
-		xport_tile_encoder_diff(enc, img, &all);
+		xport_tile_encoder_diff(enc, img, &all, false);
 		xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
 		uint64_t t1 = zl_now_ns();
 		xport_tiles_apply(dec, buf, len, out, &applied);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Encoding against the reference (xport_tile_encoder_diff), as a property:
  * the input is a frame size and a script of paints, over-reported damage and
- * key frames. After every frame the receiver in step and a receiver that
- * joined on a key frame hold exactly the source image, and every delta
- * holds exactly the tiles that differ from the frame before; anything else
- * aborts.
+ * key frames. After every frame the receiver in step, one in step on packed
+ * deltas (XOR records, zstd) and a receiver that joined on a key frame hold
+ * exactly the source image, and every delta holds exactly the tiles that
+ * differ from the frame before; anything else aborts.
  *
  * Input: w, h, tile_log2 (one byte each), then 11-byte frames:
  *   0     flags: bit 0 also a key frame, bit 1 noise instead of a flat fill
@@ -70,10 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pixman_image_t *src = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, w * 4);
 	pixman_image_t *a = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, w * 4);
 	pixman_image_t *b = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, w * 4);
+	pixman_image_t *c = pixman_image_create_bits(PIXMAN_x8r8g8b8, w, h, NULL, w * 4);
 	uint32_t *prev = malloc((size_t)w * h * 4);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, log2);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
-	if (!src || !a || !b || !prev || !enc || !dec) {
+	if (!src || !a || !b || !c || !prev || !enc || !dec) {
 		abort();
 	}
 	uint32_t *px = pixman_image_get_data(src);
@@ -81,12 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	/* Frame 1 is a key frame for both receivers. */
 	uint32_t crc = xport_tiles_image_crc(src);
-	if (xport_tile_encoder_diff(enc, src, NULL) < 0 ||
+	if (xport_tile_encoder_diff(enc, src, NULL, true) < 0 ||
 		xport_tile_encode(enc, src, NULL, XPORT_TILES_KEY, 0, crc, &buf, &len) < 0) {
 		abort();
 	}
 	apply_checked(dec, buf, len, src, a);
 	apply_checked(dec, buf, len, src, b);
+	apply_checked(dec, buf, len, src, c);
 	free(buf);
 	for (uint32_t id = 2; size >= FRAME_BYTES; id++, data += FRAME_BYTES, size -= FRAME_BYTES) {
 		const uint8_t *f = data;
@@ -114,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pixman_region32_union_rect(&damage, &damage, 0, 0, (unsigned)w, (unsigned)h);
 		}
 		bool key = f[0] & 1;
-		int n = xport_tile_encoder_diff(enc, src, key ? NULL : &damage);
+		int n = xport_tile_encoder_diff(enc, src, key ? NULL : &damage, true);
 		pixman_region32_fini(&damage);
 		if (n < 0 || (uint32_t)n != tiles_differing(prev, px, w, h, 1 << log2)) {
 			abort();
@@ -124,6 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			apply_checked(dec, buf, len, src, a) != (uint32_t)n) {
 			abort();
 		}
+		uint8_t *pbuf;
+		size_t plen;
+		if (xport_tile_encode_packed(enc, 0, id - 1, crc, &pbuf, &plen) < 0 ||
+			apply_checked(dec, pbuf, plen, src, c) != (uint32_t)n) {
+			abort();
+		}
+		free(pbuf);
 		if (key) {
 			/* b joins again: the key frame alone must make it exact. */
 			free(buf);
@@ -143,5 +152,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pixman_image_unref(src);
 	pixman_image_unref(a);
 	pixman_image_unref(b);
+	pixman_image_unref(c);
 	return 0;
 }

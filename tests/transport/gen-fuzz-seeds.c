@@ -114,6 +114,24 @@ static void tiles_seeds(void)
 	buf = encode(img, NULL, true, 0, &len, 6);
 	put("fuzz-tiles", "key-130x70-t64", buf, len);
 	free(buf);
+	/* A packed delta (XOR records, zstd): two boxes change. */
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(130, 70, 6);
+	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
+		exit(1);
+	}
+	uint32_t *px = pixman_image_get_data(img);
+	px[5 * 130 + 5] ^= 0xffffffu;
+	px[66 * 130 + 100] ^= 0x00ff00u;
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, 130, 70);
+	if (xport_tile_encoder_diff(enc, img, &all, true) != 2 ||
+		xport_tile_encode_packed(enc, 0, 7, xport_tiles_image_crc(img), &buf, &len) < 0) {
+		exit(1);
+	}
+	put("fuzz-tiles", "packed-130x70-t64", buf, len);
+	free(buf);
+	pixman_region32_fini(&all);
+	xport_tile_encoder_destroy(enc);
 	pixman_region32_fini(&damage);
 	pixman_image_unref(img);
 }
@@ -137,7 +155,7 @@ static size_t frame_records(uint8_t *out, const uint8_t *payload, size_t len, ui
 	for (unsigned i = 0; i < f.count; i++) {
 		uint8_t dg[XPORT_MEDIA_HDR_SIZE + 300];
 		size_t off, fl;
-		xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, dg, &off, &fl);
+		xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, NULL, dg, &off, &fl);
 		memcpy(dg + XPORT_MEDIA_HDR_SIZE, payload + off, fl);
 		if ((int)i == drop) {
 			continue;

@@ -371,6 +371,25 @@ static void test_auth_fields(void **state)
 	parse_ok(buf, len, &out);
 	assert_int_equal(out.welcome.auth, XPORT_CTL_AUTH_PSK);
 	assert_memory_equal(out.welcome.server_proof, w.welcome.server_proof, XPORT_CTL_PROOF);
+	/* ext_stages: since version 4, at byte 30; ignored before; an id that
+	 * collides with another element's is malformed. */
+	w.welcome.ext_stages = 3;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(buf[XPORT_CTL_HDR_SIZE + 30], 3);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.welcome.ext_stages, 0);
+	w.welcome.version = 4;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.welcome.ext_stages, 3);
+	w.welcome.ext_stages = 2;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(parse_rc(buf, len), -EBADMSG);
+	w.welcome.ext_stages = 15;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(parse_rc(buf, len), -EBADMSG);
+	w.welcome.ext_stages = 0;
+	w.welcome.version = 2;
 
 	struct xport_ctl_msg a = { .type = XPORT_CTL_AUTH };
 	memset(&a.auth, 0, sizeof(a.auth));

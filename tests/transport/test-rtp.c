@@ -49,6 +49,64 @@ static void test_media_header_round_trip(void **state)
 	}
 }
 
+/* The stages element (media.h, version 4): 24-bit values, saturated;
+ * only read when its id is given; one of the wrong size is an error. */
+static void test_media_header_stages(void **state)
+{
+	uint8_t buf[64];
+	struct xport_rtp_packet in = { .marker = true, .pt = 96, .seq = 7, .ssrc = 9,
+		.frame_id = 42, .capture_ns = 1000, .has_stages = true,
+		.stages_us = { 120, 0xabcdef, 0x12345678 } };
+	assert_int_equal(xport_rtp_write_media_header_ext(buf, &in, 1, 2, 3),
+		XPORT_RTP_MEDIA_HDR_STAGES_SIZE);
+	assert_int_equal(xport_get_be16(buf + 14), 6);
+	memcpy(buf + XPORT_RTP_MEDIA_HDR_STAGES_SIZE, "xy", 2);
+	struct xport_rtp_packet out;
+	size_t len = XPORT_RTP_MEDIA_HDR_STAGES_SIZE + 2;
+	assert_int_equal(xport_rtp_parse_ext(buf, len, 1, 2, 3, &out), 0);
+	assert_true(out.has_stages && out.has_frame_id && out.has_capture);
+	assert_int_equal(out.stages_us[0], 120);
+	assert_int_equal(out.stages_us[1], 0xabcdef);
+	assert_int_equal(out.stages_us[2], XPORT_RTP_STAGE_MAX);
+	assert_int_equal(out.frame_id, 42);
+	assert_int_equal(out.payload_len, 2);
+	assert_memory_equal(out.payload, "xy", 2);
+	/* Without its id (an older receiver): skipped as unknown. */
+	assert_int_equal(xport_rtp_parse(buf, len, 1, 2, &out), 0);
+	assert_false(out.has_stages);
+	assert_int_equal(out.payload_len, 2);
+	/* Wrong length: 8 bytes instead of 9. */
+	buf[30] = (uint8_t)(3 << 4 | 7);
+	assert_int_equal(xport_rtp_parse_ext(buf, len, 1, 2, 3, &out), -EBADMSG);
+	/* Without has_stages, the plain header. */
+	in.has_stages = false;
+	assert_int_equal(xport_rtp_write_media_header_ext(buf, &in, 1, 2, 3),
+		XPORT_RTP_MEDIA_HDR_SIZE);
+	assert_int_equal(xport_rtp_parse_ext(buf, XPORT_RTP_MEDIA_HDR_SIZE, 1, 2, 3, &out), 0);
+	assert_false(out.has_stages);
+
+	/* Packets of a frame: only the last gets it, and only with room. */
+	static uint8_t data[3000];
+	uint32_t us[3] = { 1, 2, 3 };
+	struct xport_media_frame f = { .frame_id = 5, .data = data, .len = 1000 + 992,
+		.frag = 1000, .count = 2 };
+	uint8_t hdr[XPORT_MEDIA_HDR_MAX];
+	size_t off, flen;
+	assert_int_equal(xport_media_packet(&f, 0, 9, 96, 1, us, hdr, &off, &flen),
+		XPORT_MEDIA_HDR_SIZE);
+	assert_true(xport_media_stages_fit(&f));
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, hdr, &off, &flen),
+		XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_STAGES_EXTRA);
+	assert_int_equal(off, 1000);
+	assert_int_equal(flen, 992);
+	f.len = 1000 + 993; /* 8 bytes more would pass the MTU */
+	assert_false(xport_media_stages_fit(&f));
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, hdr, &off, &flen),
+		XPORT_MEDIA_HDR_SIZE);
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, NULL, hdr, &off, &flen),
+		XPORT_MEDIA_HDR_SIZE);
+}
+
 static void test_rtp_variants(void **state)
 {
 	struct xport_rtp_packet p;
@@ -387,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_media_header_round_trip),
+		cmocka_unit_test(test_media_header_stages),
 		cmocka_unit_test(test_rtp_variants),
 		cmocka_unit_test(test_demux),
 		cmocka_unit_test(test_rtcp_round_trip),

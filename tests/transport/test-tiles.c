@@ -13,6 +13,9 @@
 #include "transport/crc32c.h"
 #include "transport/tiles.h"
 
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+
 static uint32_t rng = 0xc0ffee;
 
 static uint32_t next_rand(void)
@@ -293,7 +296,10 @@ static void test_malformed(void **state)
 	MUTATE(xport_put_be16(r0, 4), -EBADMSG);         /* column beyond the grid */
 	MUTATE(xport_put_be16(r0 + 2, 2), -EBADMSG);     /* row beyond */
 	MUTATE(xport_put_be16(r0, 1), -EBADMSG);         /* then out of order (1,0) (1,0) */
-	MUTATE(r0[4] = 2, -EBADMSG);                     /* encoding */
+	MUTATE(r0[4] = 2, -EBADMSG);                     /* XOR outside a packed frame */
+	MUTATE(r0[4] = 3, -EBADMSG);                     /* unknown encoding */
+	MUTATE(b[1] |= XPORT_TILES_PACKED, -EBADMSG);     /* packed key frame */
+	MUTATE((b[1] = XPORT_TILES_PACKED), -EBADMSG);   /* not zstd inside */
 	MUTATE(r0[5] = 1, -EBADMSG);                     /* reserved */
 	MUTATE(xport_put_be16(r0 + 6, 1), -EBADMSG);
 	MUTATE(xport_put_be32(r0 + 8, xport_get_be32(r0 + 8) + 1), -EBADMSG);
@@ -323,12 +329,39 @@ static void test_malformed(void **state)
 	pixman_image_unref(dst);
 }
 
-/* Random corruption never crashes (ASan/UBSan watch); on error the applied
- * region still covers every pixel written. */
-static void test_random_corruption(void **state)
+/* A valid packed delta for mutation: 200x100, three tiles changed (one
+ * noisy), against the frame 1 that sample_image() is. */
+static pixman_image_t *sample_image(void)
 {
-	size_t len;
-	uint8_t *orig = sample_payload(&len, false);
+	pixman_image_t *img = new_image(200, 100);
+	paint(img, 0, 0, 200, 100, false);
+	paint(img, 64, 0, 128, 64, true);
+	return img;
+}
+
+static uint8_t *packed_payload(size_t *len)
+{
+	pixman_image_t *img = sample_image();
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(200, 100, 6);
+	assert_true(xport_tile_encoder_diff(enc, img, NULL, true) > 0);
+	paint(img, 10, 10, 20, 20, false);
+	paint(img, 70, 70, 140, 80, true);
+	pixman_region32_t damage;
+	pixman_region32_init_rect(&damage, 0, 0, 200, 100);
+	assert_int_equal(xport_tile_encoder_diff(enc, img, &damage, true), 3);
+	uint8_t *buf;
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 1, xport_tiles_image_crc(img), &buf, len),
+		0);
+	pixman_region32_fini(&damage);
+	xport_tile_encoder_destroy(enc);
+	pixman_image_unref(img);
+	return buf;
+}
+
+/* Random corruption of orig never crashes (ASan/UBSan watch); on error the
+ * applied region still covers every pixel written. */
+static void random_corruption(const uint8_t *orig, size_t len)
+{
 	pixman_image_t *dst = new_image(200, 100), *ref = new_image(200, 100);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
 	uint8_t *b = malloc(len);
@@ -357,10 +390,184 @@ static void test_random_corruption(void **state)
 	}
 	pixman_region32_fini(&applied);
 	free(b);
-	free(orig);
 	xport_tile_decoder_destroy(dec);
 	pixman_image_unref(dst);
 	pixman_image_unref(ref);
+}
+
+static void test_random_corruption(void **state)
+{
+	size_t len;
+	uint8_t *orig = sample_payload(&len, false);
+	random_corruption(orig, len);
+	free(orig);
+	orig = packed_payload(&len);
+	random_corruption(orig, len);
+	free(orig);
+}
+
+/* A packed delta whose contents are given: header (n records) + zstd of
+ * content (magicless unless magic). */
+static uint8_t *pack(const uint8_t *content, size_t clen, uint32_t n, bool magic, size_t *len)
+{
+	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(clen);
+	uint8_t *buf = malloc(cap);
+	ZSTD_CCtx *zc = ZSTD_createCCtx();
+	if (!magic) {
+		assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(zc, ZSTD_c_format,
+			ZSTD_f_zstd1_magicless)));
+	}
+	size_t z = ZSTD_compress2(zc, buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE,
+		content, clen);
+	assert_false(ZSTD_isError(z));
+	ZSTD_freeCCtx(zc);
+	memset(buf, 0, XPORT_TILES_HDR_SIZE);
+	buf[0] = XPORT_TILES_VERSION;
+	buf[1] = XPORT_TILES_PACKED;
+	buf[2] = 6;
+	xport_put_be32(buf + 4, 1);
+	xport_put_be16(buf + 8, 200);
+	xport_put_be16(buf + 10, 100);
+	xport_put_be32(buf + 12, n);
+	*len = XPORT_TILES_HDR_SIZE + z;
+	return buf;
+}
+
+/* Packed deltas: XOR records decode onto the base frame; what is inside the
+ * zstd frame is checked like any record list; truncation is caught. */
+static void test_packed(void **state)
+{
+	size_t len;
+	uint8_t *good = packed_payload(&len);
+	pixman_image_t *dst = sample_image();
+	assert_int_equal(apply_rc(good, len, dst), 0);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t *copy = malloc(i ? i : 1);
+		memcpy(copy, good, i);
+		assert_int_equal(apply_rc(copy, i, dst), -EBADMSG);
+		free(copy);
+	}
+	free(good);
+
+	/* Hand-made contents: tile (0,0) as an XOR record of 64x64. */
+	const size_t raw = 64 * 64 * 4;
+	uint8_t *c = calloc(2, XPORT_TILES_REC_SIZE + raw + 1);
+	uint8_t *r0 = c;
+	r0[4] = XPORT_TILE_XOR;
+	xport_put_be32(r0 + 8, (uint32_t)raw);
+	r0[XPORT_TILES_REC_SIZE] = 0xff; /* flips the blue of pixel (0,0) */
+	size_t one = XPORT_TILES_REC_SIZE + raw;
+	uint8_t *buf;
+	pixman_image_t *before = new_image(200, 100);
+	pixman_image_composite32(PIXMAN_OP_SRC, dst, NULL, before, 0, 0, 0, 0, 0, 0, 200, 100);
+	buf = pack(c, one, 1, false, &len);
+	assert_int_equal(apply_rc(buf, len, dst), 0);
+	uint32_t *d = pixman_image_get_data(dst), *e = pixman_image_get_data(before);
+	assert_int_equal(d[0], e[0] ^ 0xffu);
+	assert_int_equal(memcmp(d + 1, e + 1, 199 * 4), 0);
+	free(buf);
+#define PACKED_BAD(content, clen, n, magic) \
+	do { \
+		buf = pack(content, clen, n, magic, &len); \
+		assert_int_equal(apply_rc(buf, len, dst), -EBADMSG); \
+		free(buf); \
+	} while (0)
+	PACKED_BAD(c, one, 1, true);      /* a zstd frame with its magic number */
+	PACKED_BAD(c, one, 2, false);     /* fewer records than the header says */
+	PACKED_BAD(c, one + 1, 1, false); /* a byte after the records */
+	PACKED_BAD(c, one - 1, 1, false); /* a record cut short */
+	r0[4] = XPORT_TILE_LZ4;           /* LZ4 inside zstd: not allowed */
+	PACKED_BAD(c, one, 1, false);
+	r0[4] = XPORT_TILE_XOR;
+	xport_put_be32(r0 + 8, (uint32_t)raw - 4); /* XOR of less than the tile */
+	PACKED_BAD(c, one - 4, 1, false);
+	xport_put_be32(r0 + 8, (uint32_t)raw);
+	/* Two records of one tile. */
+	memcpy(c + one, c, one);
+	PACKED_BAD(c, 2 * one, 2, false);
+	/* The same two in order are fine: tiles (0,0) and (1,0). */
+	xport_put_be16(c + one, 1);
+	buf = pack(c, 2 * one, 2, false, &len);
+	assert_int_equal(apply_rc(buf, len, dst), 0);
+	free(buf);
+#undef PACKED_BAD
+	/* No records, or nothing after the header. */
+	struct xport_tiles_header h;
+	buf = pack(c, one, 1, false, &len);
+	xport_put_be32(buf + 12, 0);
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), -EBADMSG);
+	xport_put_be32(buf + 12, 1);
+	assert_int_equal(xport_tiles_parse_header(buf, XPORT_TILES_HDR_SIZE, &h), -EBADMSG);
+	free(buf);
+	free(c);
+	pixman_image_unref(before);
+	pixman_image_unref(dst);
+}
+
+/* What packing is for: a 16x16 square moved by 3 pixels on a 1920x720
+ * frame of flat bars costs a fraction of the LZ4 tiles. */
+static void test_packed_size(void **state)
+{
+	const int w = 1920, h = 720;
+	pixman_image_t *img = new_image(w, h), *dst = new_image(w, h);
+	for (int i = 0; i < 8; i++) {
+		pixman_image_t *bar = pixman_image_create_solid_fill(&(pixman_color_t){
+			(uint16_t)(i * 0x2000), (uint16_t)(0xffff - i * 0x1000), 0x8000, 0xffff });
+		pixman_image_composite32(PIXMAN_OP_SRC, bar, NULL, img, 0, 0, 0, 0, i * w / 8, 0,
+			w / 8, h);
+		pixman_image_unref(bar);
+	}
+	pixman_image_t *white = pixman_image_create_solid_fill(&(pixman_color_t){ 0xffff, 0xffff,
+		0xffff, 0xffff });
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_region32_t all, applied;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	pixman_region32_init(&applied);
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 230, 50, 16, 16);
+	uint8_t *kf;
+	size_t kf_len;
+	assert_true(xport_tile_encoder_diff(enc, img, NULL, true) > 0);
+	assert_int_equal(xport_tile_encode(enc, img, NULL, XPORT_TILES_KEY, 0, 0, &kf, &kf_len), 0);
+	apply_ok(dec, kf, kf_len, dst, &applied);
+	free(kf);
+	/* Move: repaint the old square's bar, draw it 3 pixels on. */
+	pixman_image_t *bar = pixman_image_create_solid_fill(&(pixman_color_t){ 0x2000, 0xefff,
+		0x8000, 0xffff });
+	pixman_image_composite32(PIXMAN_OP_SRC, bar, NULL, img, 0, 0, 0, 0, 230, 50, 16, 16);
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 233, 53, 16, 16);
+	uint32_t crc = xport_tiles_image_crc(img);
+	assert_int_equal(xport_tile_encoder_diff(enc, img, &all, true), 2); /* straddles x=256 */
+	uint8_t *lz, *pk;
+	size_t lz_len, pk_len;
+	assert_int_equal(xport_tile_encode_diff(enc, 0, 1, crc, &lz, &lz_len), 0);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 1, crc, &pk, &pk_len), 0);
+	print_message("square moved: LZ4 tiles %zu bytes, packed %zu bytes\n", lz_len, pk_len);
+	assert_true(pk_len * 3 < lz_len);
+	assert_true(pk[1] & XPORT_TILES_PACKED);
+	apply_ok(dec, pk, pk_len, dst, &applied);
+	assert_true(images_equal(img, dst));
+	free(lz);
+	free(pk);
+	/* Noise over 3x3 tiles (video-like): LZ4 tiles, as for older
+	 * receivers (quicker than zstd on such data). */
+	paint(img, 640, 128, 832, 320, true);
+	crc = xport_tiles_image_crc(img);
+	assert_int_equal(xport_tile_encoder_diff(enc, img, &all, true), 9);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 2, crc, &pk, &pk_len), 0);
+	assert_false(pk[1] & XPORT_TILES_PACKED);
+	assert_int_equal(pk[XPORT_TILES_HDR_SIZE + 4], XPORT_TILE_RAW);
+	apply_ok(dec, pk, pk_len, dst, &applied);
+	assert_true(images_equal(img, dst));
+	free(pk);
+	pixman_image_unref(bar);
+	pixman_image_unref(white);
+	pixman_region32_fini(&all);
+	pixman_region32_fini(&applied);
+	xport_tile_encoder_destroy(enc);
+	xport_tile_decoder_destroy(dec);
+	pixman_image_unref(img);
+	pixman_image_unref(dst);
 }
 
 /* --- encoding against the reference --- */
@@ -393,14 +600,15 @@ static void copy_image(pixman_image_t *dst, pixman_image_t *src)
 }
 
 /* One frame as the server makes it: diff, then a delta for a receiver in
- * step (applied to dst) and, if key_dst, a key frame for a joiner. Returns
- * the tiles in the delta, after checking the receivers are exact. */
+ * step (applied to dst), the same delta packed for another (pdst) and, if
+ * key_dst, a key frame for a joiner. Returns the tiles in the delta, after
+ * checking the receivers are exact. */
 static uint32_t ref_frame(struct xport_tile_encoder *enc, struct xport_tile_decoder *dec,
 	pixman_image_t *src, const pixman_region32_t *damage, pixman_image_t *dst,
-	pixman_image_t *key_dst, uint32_t base_id)
+	pixman_image_t *pdst, pixman_image_t *key_dst, uint32_t base_id)
 {
 	uint32_t crc = xport_tiles_image_crc(src);
-	int n = xport_tile_encoder_diff(enc, src, key_dst ? NULL : damage);
+	int n = xport_tile_encoder_diff(enc, src, key_dst ? NULL : damage, true);
 	assert_true(n >= 0);
 	uint8_t *buf;
 	size_t len;
@@ -416,6 +624,15 @@ static uint32_t ref_frame(struct xport_tile_encoder *enc, struct xport_tile_deco
 	free(buf);
 	assert_true(images_equal(src, dst));
 	assert_int_equal(xport_tiles_image_crc(dst), crc);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, base_id, crc, &buf, &len), 0);
+	assert_int_equal(xport_tiles_parse_header(buf, len, &hdr), 0);
+	assert_int_equal(hdr.n_tiles, n);
+	assert_int_equal(hdr.base_id, base_id);
+	/* Packed only with something to pack. */
+	assert_true(!(hdr.flags & XPORT_TILES_PACKED) || n > 0);
+	apply_ok(dec, buf, len, pdst, &applied);
+	free(buf);
+	assert_true(images_equal(src, pdst));
 	if (key_dst) {
 		assert_int_equal(xport_tile_encode(enc, src, NULL, XPORT_TILES_KEY, 0, crc, &buf, &len),
 			0);
@@ -433,6 +650,7 @@ static void test_diff_full_damage(void **state)
 {
 	const int w = 1600, h = 600;
 	pixman_image_t *src = new_image(w, h), *dst = new_image(w, h), *joiner = new_image(w, h);
+	pixman_image_t *pdst = new_image(w, h);
 	paint(src, 0, 0, w, h, false);
 	paint(src, 300, 200, 500, 400, true);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
@@ -440,13 +658,13 @@ static void test_diff_full_damage(void **state)
 	pixman_region32_t all;
 	pixman_region32_init_rect(&all, 0, 0, w, h);
 	/* The first frame is a key frame: its diff covers the whole grid. */
-	assert_int_equal(ref_frame(enc, dec, src, NULL, dst, joiner, 1), 25 * 10);
+	assert_int_equal(ref_frame(enc, dec, src, NULL, dst, pdst, joiner, 1), 25 * 10);
 
 	/* A square inside one tile (tile 3,2). */
 	pixman_image_t *white = pixman_image_create_solid_fill(&(pixman_color_t){ 0xffff, 0xffff,
 		0xffff, 0xffff });
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 200, 140, 16, 16);
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 2), 1);
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 2), 1);
 	/* The record names that tile. */
 	uint8_t *buf;
 	size_t len;
@@ -455,29 +673,34 @@ static void test_diff_full_damage(void **state)
 	assert_int_equal(xport_get_be16(buf + XPORT_TILES_HDR_SIZE + 2), 2);
 	free(buf);
 	/* The same damage again with nothing changed: an empty delta. */
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 3), 0);
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 3), 0);
 	/* Across a corner of four tiles, in the bottom-right clipped tile, and
 	 * a change that only touches the X byte of the last pixel. */
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 760, 56, 16, 16);
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 1590, 590, 10, 10);
 	uint32_t *d = pixman_image_get_data(src);
 	d[(h - 1) * w + w / 2] ^= 0x01000000u;
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 4), 4 + 1 + 1);
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 4), 4 + 1 + 1);
 	/* A tile that changes back is a change too: the reference is the frame
 	 * emitted last. */
 	d[(h - 1) * w + w / 2] ^= 0x01000000u;
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, NULL, 5), 1);
+	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 5), 1);
 	pixman_image_unref(white);
 
 	assert_int_equal(xport_tile_encode_diff(enc, XPORT_TILES_KEY, 0, 0, &buf, &len), -EINVAL);
 	pixman_image_t *other = new_image(64, 64);
-	assert_int_equal(xport_tile_encoder_diff(enc, other, &all), -EINVAL);
+	assert_int_equal(xport_tile_encoder_diff(enc, other, &all, true), -EINVAL);
 	pixman_image_unref(other);
+	assert_int_equal(xport_tile_encode_packed(enc, XPORT_TILES_KEY, 0, 0, &buf, &len), -EINVAL);
+	/* Packing needs a diff that kept the XOR records. */
+	assert_int_equal(xport_tile_encoder_diff(enc, src, &all, false), 0);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 6, 0, &buf, &len), -EINVAL);
 	pixman_region32_fini(&all);
 	xport_tile_encoder_destroy(enc);
 	xport_tile_decoder_destroy(dec);
 	pixman_image_unref(src);
 	pixman_image_unref(dst);
+	pixman_image_unref(pdst);
 	pixman_image_unref(joiner);
 }
 
@@ -487,13 +710,13 @@ static void test_diff_full_damage(void **state)
 static void diff_sequence(int w, int h)
 {
 	pixman_image_t *src = new_image(w, h), *prev = new_image(w, h);
-	pixman_image_t *a = new_image(w, h), *b = new_image(w, h);
+	pixman_image_t *a = new_image(w, h), *b = new_image(w, h), *p = new_image(w, h);
 	paint(src, 0, 0, w, h, false);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, 6);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
 	pixman_region32_t damage;
 	pixman_region32_init(&damage);
-	ref_frame(enc, dec, src, NULL, a, b, 1);
+	ref_frame(enc, dec, src, NULL, a, p, b, 1);
 	for (uint32_t f = 2; f < 60; f++) {
 		copy_image(prev, src);
 		pixman_region32_clear(&damage);
@@ -517,7 +740,7 @@ static void diff_sequence(int w, int h)
 				(int)(next_rand() % (unsigned)h), 100, 100);
 		}
 		bool join = next_rand() % 10 == 0;
-		uint32_t n = ref_frame(enc, dec, src, &damage, a, join ? b : NULL, f);
+		uint32_t n = ref_frame(enc, dec, src, &damage, a, p, join ? b : NULL, f);
 		assert_int_equal(n, tiles_differing(prev, src));
 		if (!join) {
 			/* b is a receiver too: the same delta keeps it exact. */
@@ -531,6 +754,7 @@ static void diff_sequence(int w, int h)
 	pixman_image_unref(prev);
 	pixman_image_unref(a);
 	pixman_image_unref(b);
+	pixman_image_unref(p);
 }
 
 static void test_diff_sequence(void **state)
@@ -552,11 +776,11 @@ static void test_diff_resync(void **state)
 	pixman_region32_t damage;
 	pixman_region32_init_rect(&damage, 0, 0, 64, 64);
 	paint(src, 200, 100, 210, 110, true); /* tile (3,1): not damaged */
-	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 8);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL, false), 8);
 	paint(src, 200, 100, 210, 110, true);
-	assert_int_equal(xport_tile_encoder_diff(enc, src, &damage), 0);
-	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 1);
-	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL), 0);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, &damage, true), 0);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL, true), 1);
+	assert_int_equal(xport_tile_encoder_diff(enc, src, NULL, false), 0);
 	pixman_region32_fini(&damage);
 	xport_tile_encoder_destroy(enc);
 	pixman_image_unref(src);
@@ -571,6 +795,8 @@ int main(void)
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_packed),
+		cmocka_unit_test(test_packed_size),
 		cmocka_unit_test(test_diff_full_damage),
 		cmocka_unit_test(test_diff_sequence),
 		cmocka_unit_test(test_diff_resync),

@@ -56,7 +56,11 @@ struct receiver {
 	unsigned frames; /* completed and applied */
 	unsigned keys, refreshes;
 	uint32_t last_tiles;
-	bool last_key, last_refresh;
+	bool last_key, last_refresh, last_packed;
+	uint32_t version;       /* HELLO's (0: XPORT_CTL_VERSION) */
+	unsigned packed;        /* packed deltas applied */
+	unsigned stages_inband; /* last packets with the stages element */
+	unsigned stages_app;    /* RTCP APP STAGES */
 	unsigned bad;    /* frames that did not apply: always a failure */
 	uint64_t lost;
 	uint64_t last_hb_ns;
@@ -94,6 +98,8 @@ static void rx_frame(struct receiver *r, const struct xport_reasm_frame *f)
 	r->last_tiles = h.n_tiles;
 	r->last_key = key;
 	r->last_refresh = h.flags & XPORT_TILES_REFRESH;
+	r->last_packed = h.flags & XPORT_TILES_PACKED;
+	r->packed += r->last_packed;
 }
 
 static void pop_frames(struct receiver *r)
@@ -125,9 +131,25 @@ static void on_udp(void *data, int fd, uint32_t events)
 			break;
 		}
 		struct xport_rtp_packet p;
-		if (!r->welcomed || xport_rtp_is_rtcp(buf, (size_t)n) ||
-			xport_rtp_parse(buf, (size_t)n, r->w.ext_frame_id, r->w.ext_capture, &p) < 0) {
-			continue; /* sender reports, or media before WELCOME was read */
+		struct xport_rtcp_info info;
+		if (r->welcomed && xport_rtp_is_rtcp(buf, (size_t)n)) {
+			if (xport_rtcp_parse(buf, (size_t)n, &info) == 0 && info.has_app &&
+				info.app_subtype == XPORT_RTCP_APP_STAGES) {
+				r->stages_app++;
+			}
+			continue;
+		}
+		if (!r->welcomed || xport_rtp_parse_ext(buf, (size_t)n, r->w.ext_frame_id,
+			r->w.ext_capture, r->w.ext_stages, &p) < 0) {
+			continue; /* media before WELCOME was read */
+		}
+		if (p.has_stages) {
+			/* Only on a frame's last packet, in the order of the stages. */
+			if (!p.marker || p.stages_us[0] > p.stages_us[1] ||
+				p.stages_us[1] > p.stages_us[2]) {
+				r->bad++;
+			}
+			r->stages_inband++;
 		}
 		if (xport_reasm_push(r->reasm, &p, zl_now_ns()) < 0) {
 			r->bad++;
@@ -186,7 +208,8 @@ static void on_connected(void *data)
 {
 	struct receiver *r = data;
 	struct xport_ctl_msg m = { .type = XPORT_CTL_HELLO };
-	m.hello = (struct xport_ctl_hello){ .version = XPORT_CTL_VERSION, .media_port = r->udp_port };
+	m.hello = (struct xport_ctl_hello){ .version = r->version ? r->version : XPORT_CTL_VERSION,
+		.media_port = r->udp_port };
 	strcpy(m.hello.zone, "z");
 	if (xport_ctl_conn_send(&r->conn, &m) < 0) {
 		r->bad++;
@@ -200,10 +223,11 @@ static const struct xport_ctl_conn_listener receiver_listener = {
 	.connected = on_connected,
 };
 
-static void receiver_start(struct receiver *r, const char *name, struct zl_loop *loop,
-	uint16_t port)
+static void receiver_start_version(struct receiver *r, const char *name, struct zl_loop *loop,
+	uint16_t port, uint32_t version)
 {
 	memset(r, 0, sizeof(*r));
+	r->version = version;
 	r->name = name;
 	r->loop = loop;
 	r->ssrc = 0x5000 + (uint32_t)name[0];
@@ -233,6 +257,12 @@ static void receiver_start(struct receiver *r, const char *name, struct zl_loop 
 			break;
 		}
 	}
+}
+
+static void receiver_start(struct receiver *r, const char *name, struct zl_loop *loop,
+	uint16_t port)
+{
+	receiver_start_version(r, name, loop, port, 0);
 }
 
 static void receiver_stop(struct receiver *r)
@@ -570,6 +600,45 @@ static void test_rejoin(void **state)
 	receiver_stop(&a);
 }
 
+/* A version 4 receiver and a version 3 one in one zone: the same frames,
+ * the first as packed deltas (XOR records, zstd) with the server's stages
+ * in the last packet, the other as LZ4 tiles with the stages in RTCP. */
+static void test_versions(void **state)
+{
+	struct server *s = *state;
+	struct receiver a, b;
+	join(s, &a, "a");
+	receiver_start_version(&b, "b", s->loop, gs_control_port(s->ctl), 3);
+	struct receiver *both[] = { &a, &b };
+	expect_frames(s, both, 2, 1);
+	assert_int_equal(a.w.version, XPORT_CTL_VERSION);
+	assert_int_equal(a.w.ext_stages, XPORT_MEDIA_EXT_STAGES);
+	assert_int_equal(b.w.version, 3);
+	assert_int_equal(b.w.ext_stages, 0);
+	unsigned a_inband = a.stages_inband, b_app = b.stages_app;
+	struct gs_control_zone_stats st0 = zone_stats(s);
+	for (int i = 0; i < 5; i++) {
+		fill(s, 10 + 3 * i, 10 + 2 * i, 16, 16, false);
+		flip_expect(s, both, 2, 1);
+		assert_true(a.last_packed);
+		assert_false(b.last_packed);
+	}
+	/* Video-like content goes as LZ4 tiles to both: one encode. */
+	fill(s, 0, 64, W, 64, true);
+	flip_expect(s, both, 2, 5);
+	assert_false(a.last_packed);
+	struct gs_control_zone_stats st1 = zone_stats(s);
+	assert_int_equal(st1.packed - st0.packed, 5);
+	run_until(s, never, NULL, 50);
+	assert_true(a.stages_inband - a_inband >= 6);
+	assert_int_equal(a.stages_app, 0);
+	assert_int_equal(b.stages_inband, 0);
+	assert_true(b.stages_app - b_app >= 6);
+	assert_int_equal(a.lost + b.lost, 0);
+	receiver_stop(&a);
+	receiver_stop(&b);
+}
+
 int main(void)
 {
 	zl_log_init(getenv("ZONAL_DEBUG") ? ZL_DEBUG : ZL_WARN);
@@ -578,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_join_and_pli, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fell_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejoin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
