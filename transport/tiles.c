@@ -43,20 +43,24 @@ struct xport_tile_encoder {
 };
 
 /* How a delta for version 4 receivers is made, by the runs of equal pixels
- * in its XOR (a run starts where a pixel differs from the one before; zero
- * runs are what did not change, uniform runs a flat area that changed
- * colour). zstd's cost follows the runs, not the bytes:
- * - up to PACKED_RUNS_STRONG runs (a needle, a cursor, digits): a lazy
- *   level, which finds the repeats a row apart: a 16x16 square moved across
- *   two tiles packs into 63 bytes at level 9 (142 at level 1) in ~25 us;
- * - up to PACKED_RUNS_MAX: level 3;
+ * in its XOR's rows, counting only rows that differ from the row above (a
+ * repeated row is one long match for zstd): zero runs are what did not
+ * change, uniform runs a flat area that changed colour. zstd's cost follows
+ * those runs, not the bytes:
+ * - up to PACKED_RUNS_STRONG runs in up to PACKED_STRONG_BYTES of records
+ *   (a needle, a cursor, digits): level 9, which finds the repeats a row
+ *   apart: a 16x16 square moved across two tiles packs into 63 bytes (142
+ *   at level 1) in ~25 us;
+ * - up to PACKED_RUNS_MAX: level 1 (every bar of a 1920x720 frame changing
+ *   colour: 5.9 MB of records into 9.9 KB in 0.8 ms; LZ4 tiles: 87 KB);
  * - more (video-like content, every pixel new): LZ4 tiles, unpacked: on
  *   such data LZ4 is 3x faster than zstd's fastest regular level (87 vs
  *   250 us per 64 KiB here) and the frame path is what latency is made of. */
 #define PACKED_RUNS_STRONG 2048u
+#define PACKED_STRONG_BYTES (256u * 1024)
 #define PACKED_RUNS_MAX 8192u
 #define PACKED_LEVEL_STRONG 9
-#define PACKED_LEVEL 3
+#define PACKED_LEVEL 1
 
 static bool format_ok(pixman_image_t *image)
 {
@@ -307,12 +311,15 @@ int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
 }
 
 /* out = new XOR old, and old = new, for n bytes (whole pixels); returns
- * the runs of equal XOR pixels (the first pixel continues from *last). */
+ * the runs of equal XOR pixels in the row. */
 static size_t xor_copy(uint8_t *restrict out, uint8_t *restrict old, const uint8_t *restrict new,
-	size_t n, uint32_t *last)
+	size_t n)
 {
-	size_t runs = 0;
-	uint32_t prev = *last;
+	size_t runs = 1;
+	uint32_t prev, o;
+	memcpy(&prev, new, 4);
+	memcpy(&o, old, 4);
+	prev ^= o;
 	for (size_t i = 0; i < n; i += 4) {
 		uint32_t a, b;
 		memcpy(&a, new + i, 4);
@@ -322,7 +329,6 @@ static size_t xor_copy(uint8_t *restrict out, uint8_t *restrict old, const uint8
 		runs += a != prev;
 		prev = a;
 	}
-	*last = prev;
 	memcpy(old, new, n);
 	return runs;
 }
@@ -350,10 +356,13 @@ static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, siz
 		uint8_t *data = rec + XPORT_TILES_REC_SIZE;
 		put_record(enc, rec, idx, XPORT_TILE_XOR, row_bytes * h);
 		memset(data, 0, j * row_bytes);
-		uint32_t last = 0;
+		enc->xrec_runs += j > 0;
 		for (; j < h; j++) {
-			enc->xrec_runs += xor_copy(data + j * row_bytes, dst + j * row_bytes,
-				src + j * stride, row_bytes, &last);
+			uint8_t *row = data + j * row_bytes;
+			size_t runs = xor_copy(row, dst + j * row_bytes, src + j * stride, row_bytes);
+			if (j == 0 || memcmp(row, row - row_bytes, row_bytes) != 0) {
+				enc->xrec_runs += runs;
+			}
 		}
 		enc->xrec_len += XPORT_TILES_REC_SIZE + row_bytes * h;
 		return true;
@@ -413,7 +422,8 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 		return -ENOMEM;
 	}
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel,
-		enc->xrec_runs <= PACKED_RUNS_STRONG ? PACKED_LEVEL_STRONG : PACKED_LEVEL))) {
+		enc->xrec_runs <= PACKED_RUNS_STRONG && enc->xrec_len <= PACKED_STRONG_BYTES ?
+		PACKED_LEVEL_STRONG : PACKED_LEVEL))) {
 		free(buf);
 		return -ENOMEM;
 	}

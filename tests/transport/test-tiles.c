@@ -549,12 +549,32 @@ static void test_packed_size(void **state)
 	assert_true(images_equal(img, dst));
 	free(lz);
 	free(pk);
+	/* Every bar changes colour: the whole frame, but a few runs per tile
+	 * (rows repeat): packed, a fraction of the LZ4 tiles. */
+	for (int i = 0; i < 8; i++) {
+		pixman_image_t *b = pixman_image_create_solid_fill(&(pixman_color_t){
+			(uint16_t)(0xffff - i * 0x2000), (uint16_t)(i * 0x1000), 0x4000, 0xffff });
+		pixman_image_composite32(PIXMAN_OP_SRC, b, NULL, img, 0, 0, 0, 0, i * w / 8, 0,
+			w / 8, h);
+		pixman_image_unref(b);
+	}
+	crc = xport_tiles_image_crc(img);
+	assert_int_equal(xport_tile_encoder_diff(enc, img, &all, true), 30 * 12);
+	assert_int_equal(xport_tile_encode_diff(enc, 0, 2, crc, &lz, &lz_len), 0);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 2, crc, &pk, &pk_len), 0);
+	print_message("bars changed: LZ4 tiles %zu bytes, packed %zu bytes\n", lz_len, pk_len);
+	assert_true(pk[1] & XPORT_TILES_PACKED);
+	assert_true(pk_len * 5 < lz_len);
+	apply_ok(dec, pk, pk_len, dst, &applied);
+	assert_true(images_equal(img, dst));
+	free(lz);
+	free(pk);
 	/* Noise over 3x3 tiles (video-like): LZ4 tiles, as for older
 	 * receivers (quicker than zstd on such data). */
 	paint(img, 640, 128, 832, 320, true);
 	crc = xport_tiles_image_crc(img);
 	assert_int_equal(xport_tile_encoder_diff(enc, img, &all, true), 9);
-	assert_int_equal(xport_tile_encode_packed(enc, 0, 2, crc, &pk, &pk_len), 0);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 3, crc, &pk, &pk_len), 0);
 	assert_false(pk[1] & XPORT_TILES_PACKED);
 	assert_int_equal(pk[XPORT_TILES_HDR_SIZE + 4], XPORT_TILE_RAW);
 	apply_ok(dec, pk, pk_len, dst, &applied);
