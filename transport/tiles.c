@@ -35,14 +35,20 @@ struct xport_tile_encoder {
 	size_t n_changed;
 	/* Packed deltas: the last diff's XOR records, ready to compress (valid
 	 * when the diff was asked for them), and the compressor. */
-	uint8_t *xrec;
-	size_t xrec_len;
+	uint8_t *xrec;    /* record headers at the start, data at xdata */
+	uint8_t *xdata;
+	size_t xrec_len;  /* data bytes */
 	size_t xrec_runs;
 	bool xrec_valid;
+	bool xrec_moved; /* headers moved before the data (packed once) */
 	ZSTD_CCtx *zc;
 };
 
-/* How a delta for version 4 receivers is made, by the runs of equal pixels
+/* How a delta for version 4 receivers is made. The records' headers come
+ * first and their data after them, in one run: identical tiles (a flat area
+ * that changed colour) then follow each other, which zstd turns into one
+ * match (a frame of bars: 11.8 KB interleaved, 1.9 KB so at level 1).
+ * Whether and how hard to pack goes by the runs of equal pixels
  * in its XOR's rows, counting only rows that differ from the row above (a
  * repeated row is one long match for zstd): zero runs are what did not
  * change, uniform runs a flat area that changed colour. zstd's cost follows
@@ -51,8 +57,10 @@ struct xport_tile_encoder {
  *   (a needle, a cursor, digits): level 9, which finds the repeats a row
  *   apart: a 16x16 square moved across two tiles packs into 63 bytes (142
  *   at level 1) in ~25 us;
- * - up to PACKED_RUNS_MAX: level 1 (every bar of a 1920x720 frame changing
- *   colour: 5.9 MB of records into 9.9 KB in 0.8 ms; LZ4 tiles: 87 KB);
+ * - up to PACKED_RUNS_MAX: level 3 (every bar of a 1920x720 frame changing
+ *   colour, as `make bench` vnc's full-frame does: 5.9 MB of records into
+ *   4.5 KB on average in 1-2 ms, where LZ4 tiles take ~52 KB and level 1
+ *   6 KB);
  * - more (video-like content, every pixel new): LZ4 tiles, unpacked: on
  *   such data LZ4 is 3x faster than zstd's fastest regular level (87 vs
  *   250 us per 64 KiB here) and the frame path is what latency is made of. */
@@ -60,7 +68,7 @@ struct xport_tile_encoder {
 #define PACKED_STRONG_BYTES (256u * 1024)
 #define PACKED_RUNS_MAX 8192u
 #define PACKED_LEVEL_STRONG 9
-#define PACKED_LEVEL 1
+#define PACKED_LEVEL 3
 
 static bool format_ok(pixman_image_t *image)
 {
@@ -102,6 +110,7 @@ struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t he
 	enc->ref = calloc(n, enc->tile_bytes);
 	/* Touched only as far as a frame's changed tiles reach. */
 	enc->xrec = malloc(n * (XPORT_TILES_REC_SIZE + enc->tile_bytes));
+	enc->xdata = enc->xrec ? enc->xrec + n * XPORT_TILES_REC_SIZE : NULL;
 	enc->zc = ZSTD_createCCtx();
 	if (!enc->marked || !enc->list || !enc->scratch || !enc->lz4_state || !enc->changed ||
 		!enc->ref || !enc->xrec || !enc->zc ||
@@ -352,8 +361,8 @@ static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, siz
 		return false;
 	}
 	if (xor) {
-		uint8_t *rec = enc->xrec + enc->xrec_len;
-		uint8_t *data = rec + XPORT_TILES_REC_SIZE;
+		uint8_t *rec = enc->xrec + enc->n_changed * XPORT_TILES_REC_SIZE;
+		uint8_t *data = enc->xdata + enc->xrec_len;
 		put_record(enc, rec, idx, XPORT_TILE_XOR, row_bytes * h);
 		memset(data, 0, j * row_bytes);
 		enc->xrec_runs += j > 0;
@@ -364,7 +373,7 @@ static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, siz
 				enc->xrec_runs += runs;
 			}
 		}
-		enc->xrec_len += XPORT_TILES_REC_SIZE + row_bytes * h;
+		enc->xrec_len += row_bytes * h;
 		return true;
 	}
 	for (; j < h; j++) {
@@ -387,6 +396,7 @@ int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *imag
 	enc->xrec_len = 0;
 	enc->xrec_runs = 0;
 	enc->xrec_valid = xor;
+	enc->xrec_moved = false;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t idx = damage ? enc->list[i] : (uint32_t)i;
 		if (diff_tile(enc, pixels, stride, idx, xor)) {
@@ -416,19 +426,27 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 	if (enc->n_changed == 0 || enc->xrec_runs > PACKED_RUNS_MAX) {
 		return xport_tile_encode_diff(enc, flags, base_id, crc, out, out_len);
 	}
-	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(enc->xrec_len);
+	/* The records' headers go right before their data: one run of bytes. */
+	size_t hdrs = enc->n_changed * XPORT_TILES_REC_SIZE;
+	uint8_t *content = enc->xdata - hdrs;
+	if (!enc->xrec_moved) {
+		memmove(content, enc->xrec, hdrs);
+		enc->xrec_moved = true;
+	}
+	size_t content_len = hdrs + enc->xrec_len;
+	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(content_len);
 	uint8_t *buf = malloc(cap);
 	if (!buf) {
 		return -ENOMEM;
 	}
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel,
-		enc->xrec_runs <= PACKED_RUNS_STRONG && enc->xrec_len <= PACKED_STRONG_BYTES ?
+		enc->xrec_runs <= PACKED_RUNS_STRONG && content_len <= PACKED_STRONG_BYTES ?
 		PACKED_LEVEL_STRONG : PACKED_LEVEL))) {
 		free(buf);
 		return -ENOMEM;
 	}
 	size_t z = ZSTD_compress2(enc->zc, buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE,
-		enc->xrec, enc->xrec_len);
+		content, content_len);
 	if (ZSTD_isError(z)) {
 		/* Only allocation can fail with a buffer of the bound's size. */
 		free(buf);
@@ -552,7 +570,9 @@ static void xor_into(uint8_t *restrict dst, const uint8_t *restrict src, size_t 
 	}
 }
 
-/* The records buf[off..len) (unpacked, or the contents of a packed frame). */
+/* The records of buf[off..len): each followed by its data (unpacked), or,
+ * the contents of a packed frame, all n_tiles record headers first, then
+ * their data in the same order. */
 static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
 	size_t off, const struct xport_tiles_header *h, uint8_t *pixels, size_t stride,
 	struct run *run, pixman_region32_t *applied)
@@ -560,6 +580,14 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 	unsigned tile = 1u << h->tile_log2;
 	uint32_t cols = div_up(h->width, h->tile_log2), rows = div_up(h->height, h->tile_log2);
 	bool packed = h->flags & XPORT_TILES_PACKED;
+	/* Where the next data is: after its header, or after the headers. */
+	size_t data = 0;
+	if (packed) {
+		if ((uint64_t)h->n_tiles * XPORT_TILES_REC_SIZE > len) {
+			return -EBADMSG;
+		}
+		data = (size_t)h->n_tiles * XPORT_TILES_REC_SIZE;
+	}
 	uint64_t prev = 0;
 	for (uint32_t i = 0; i < h->n_tiles; i++) {
 		if (len - off < XPORT_TILES_REC_SIZE) {
@@ -570,9 +598,12 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 		uint8_t encoding = rec[4];
 		size_t dlen = xport_get_be32(rec + 8);
 		off += XPORT_TILES_REC_SIZE;
+		if (!packed) {
+			data = off;
+		}
 		uint64_t idx = (uint64_t)row * cols + col;
 		if (col >= cols || row >= rows || (i > 0 && idx <= prev) || rec[5] != 0 ||
-			xport_get_be16(rec + 6) != 0 || dlen > len - off) {
+			xport_get_be16(rec + 6) != 0 || dlen > len - data) {
 			return -EBADMSG;
 		}
 		prev = idx;
@@ -586,12 +617,12 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 			if (dlen != raw) {
 				return -EBADMSG;
 			}
-			src = buf + off;
+			src = buf + data;
 		} else if (!packed && encoding == XPORT_TILE_LZ4) {
 			/* LZ4_decompress_safe never reads or writes out of bounds,
 			 * whatever the input; anything but exactly `raw` bytes out
 			 * is an error. */
-			if (LZ4_decompress_safe((const char *)buf + off, (char *)dec->scratch, (int)dlen,
+			if (LZ4_decompress_safe((const char *)buf + data, (char *)dec->scratch, (int)dlen,
 				(int)raw) != (int)raw) {
 				return -EBADMSG;
 			}
@@ -608,9 +639,12 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 			}
 		}
 		run_add(run, applied, x, y, w, th);
-		off += dlen;
+		data += dlen;
+		if (!packed) {
+			off = data;
+		}
 	}
-	return off == len ? 0 : -EBADMSG;
+	return data == len || (!packed && off == len) ? 0 : -EBADMSG;
 }
 
 int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,

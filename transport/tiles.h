@@ -38,13 +38,14 @@
  * (row, column) order, so no tile repeats; a key frame has every tile. The
  * payload ends exactly after the last record.
  *
- * Packed deltas (XPORT_TILES_PACKED, protocol version 4): the records, with
- * their data inline, are compressed together as one zstd frame (magicless,
- * ZSTD_f_zstd1_magicless) that fills the payload after the header and
- * decompresses to exactly the records. Inside, a record's encoding is raw or
- * XOR: w*h*4 bytes XORed onto the tile of the base frame, so pixels that did
- * not change are zero bytes, which the compressor all but removes. One frame
- * of zstd over every changed tile also shares its window across them. */
+ * Packed deltas (XPORT_TILES_PACKED, protocol version 4): the n_tiles record
+ * headers, then the data of each in the same order, compressed together as
+ * one zstd frame (magicless, ZSTD_f_zstd1_magicless) that fills the payload
+ * after the header and decompresses to exactly that. Inside, a record's
+ * encoding is raw or XOR: w*h*4 bytes XORed onto the tile of the base frame,
+ * so pixels that did not change are zero bytes, which the compressor all but
+ * removes. One zstd frame over every changed tile shares its window across
+ * them, and with the headers apart, identical tiles follow each other. */
 
 #include <pixman.h>
 #include <stdbool.h>

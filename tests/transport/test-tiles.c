@@ -482,14 +482,24 @@ static void test_packed(void **state)
 	xport_put_be32(r0 + 8, (uint32_t)raw - 4); /* XOR of less than the tile */
 	PACKED_BAD(c, one - 4, 1, false);
 	xport_put_be32(r0 + 8, (uint32_t)raw);
-	/* Two records of one tile. */
-	memcpy(c + one, c, one);
+	/* Two records: both headers, then both tiles' data. Of one tile: */
+	memmove(c + 2 * XPORT_TILES_REC_SIZE, c + XPORT_TILES_REC_SIZE, raw);
+	memcpy(c + XPORT_TILES_REC_SIZE, c, XPORT_TILES_REC_SIZE);
+	memcpy(c + 2 * XPORT_TILES_REC_SIZE + raw, c + 2 * XPORT_TILES_REC_SIZE, raw);
 	PACKED_BAD(c, 2 * one, 2, false);
 	/* The same two in order are fine: tiles (0,0) and (1,0). */
-	xport_put_be16(c + one, 1);
+	xport_put_be16(c + XPORT_TILES_REC_SIZE, 1);
 	buf = pack(c, 2 * one, 2, false, &len);
 	assert_int_equal(apply_rc(buf, len, dst), 0);
 	free(buf);
+	/* Interleaved (record, data, record, data) is not the packed layout. */
+	uint8_t *il = calloc(1, 2 * one);
+	memcpy(il, c, XPORT_TILES_REC_SIZE);
+	memcpy(il + XPORT_TILES_REC_SIZE, c + 2 * XPORT_TILES_REC_SIZE, raw);
+	memcpy(il + one, c + XPORT_TILES_REC_SIZE, XPORT_TILES_REC_SIZE);
+	memcpy(il + one + XPORT_TILES_REC_SIZE, c + 2 * XPORT_TILES_REC_SIZE + raw, raw);
+	PACKED_BAD(il, 2 * one, 2, false);
+	free(il);
 #undef PACKED_BAD
 	/* No records, or nothing after the header. */
 	struct xport_tiles_header h;
