@@ -4,7 +4,9 @@
  * a 1920x720 zone, and the server's damage-driven encoding against its
  * reference (xport_tile_encoder_diff) next to encoding every damaged tile:
  * a page flip at 1600x600 that moved only a 16x16 square, and a real full
- * change at 1920x1080. Not a test: run it by hand. */
+ * change at 1920x1080. Tiles as version 4 clients get them (packed XOR
+ * deltas, tiles.h) and as LZ4 tiles. Not a test: run it by hand. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +230,10 @@ static void raw_seg(void *data, uint32_t line, uint32_t offset, const uint8_t *p
 	memcpy((uint8_t *)data + ((size_t)line * 1920 + offset) * 3, px, n * 3);
 }
 
+/* packed: deltas as version 4 clients get them (XOR + zstd when simple
+ * enough), else LZ4 tiles as older ones do. */
 static struct codec_cost codec_tiles(pixman_image_t *img, unsigned frames,
-	void (*step)(pixman_image_t *img, unsigned k))
+	void (*step)(pixman_image_t *img, unsigned k), bool packed)
 {
 	uint32_t w = (uint32_t)pixman_image_get_width(img), h = (uint32_t)pixman_image_get_height(img);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
@@ -246,8 +250,12 @@ static struct codec_cost codec_tiles(pixman_image_t *img, unsigned frames,
 		uint64_t t0 = zl_now_ns();
 		uint8_t *buf;
 		size_t len;
-		xport_tile_encoder_diff(enc, img, &all, false);
-		xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
+		xport_tile_encoder_diff(enc, img, &all, packed);
+		if (packed) {
+			xport_tile_encode_packed(enc, 0, k, 0, &buf, &len);
+		} else {
+			xport_tile_encode_diff(enc, 0, k, 0, &buf, &len);
+		}
 		uint64_t t1 = zl_now_ns();
 		xport_tiles_apply(dec, buf, len, out, &applied);
 		uint64_t t2 = zl_now_ns();
@@ -311,12 +319,15 @@ static void bench_codecs(void)
 	printf("codecs at 1920x1080 (one core):\n");
 	printf("  %-13s %-6s %12s %10s %10s\n", "workload", "codec", "bytes/frame", "encode ms",
 		"decode ms");
-	struct codec_cost t[2], r[2];
+	struct codec_cost t[2], l[2], r[2];
 	for (unsigned i = 0; i < 2; i++) {
-		t[i] = codec_tiles(img, loads[i].frames, loads[i].step);
+		t[i] = codec_tiles(img, loads[i].frames, loads[i].step, true);
+		l[i] = codec_tiles(img, loads[i].frames, loads[i].step, false);
 		r[i] = codec_raw(img, loads[i].frames, loads[i].step);
 		printf("  %-13s %-6s %12.0f %10.3f %10.3f\n", loads[i].name, "tiles", t[i].bytes,
 			t[i].enc_ms, t[i].dec_ms);
+		printf("  %-13s %-6s %12.0f %10.3f %10.3f\n", loads[i].name, "t-lz4", l[i].bytes,
+			l[i].enc_ms, l[i].dec_ms);
 		printf("  %-13s %-6s %12.0f %10.3f %10.3f\n", loads[i].name, "raw", r[i].bytes,
 			r[i].enc_ms, r[i].dec_ms);
 	}
@@ -325,6 +336,9 @@ static void bench_codecs(void)
 		printf("codec-result: {\"system\": \"virtio-zonal-tiles\", \"workload\": "
 			"\"codec-%s-1920x1080\", \"bytes_per_frame\": %.0f, \"encode_ms\": %.3f, "
 			"\"decode_ms\": %.3f}\n", loads[i].name, t[i].bytes, t[i].enc_ms, t[i].dec_ms);
+		printf("codec-result: {\"system\": \"virtio-zonal-tiles-lz4\", \"workload\": "
+			"\"codec-%s-1920x1080\", \"bytes_per_frame\": %.0f, \"encode_ms\": %.3f, "
+			"\"decode_ms\": %.3f}\n", loads[i].name, l[i].bytes, l[i].enc_ms, l[i].dec_ms);
 		printf("codec-result: {\"system\": \"virtio-zonal-raw\", \"workload\": "
 			"\"codec-%s-1920x1080\", \"bytes_per_frame\": %.0f, \"encode_ms\": %.3f, "
 			"\"decode_ms\": %.3f}\n", loads[i].name, r[i].bytes, r[i].enc_ms, r[i].dec_ms);
