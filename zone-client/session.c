@@ -353,6 +353,8 @@ static void send_rtcp(struct zc_session *s, bool pli, const uint16_t *nack, unsi
 		zl_dbg("client", "RTCP send: %s", strerror(errno));
 		return;
 	}
+	s->stats.bytes_sent += off;
+	s->stats.packets_sent++;
 	s->last_rr_ns = now;
 	if (pli) {
 		s->last_pli_ns = now;

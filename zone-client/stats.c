@@ -126,6 +126,8 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	fprintf(f, "  \"key_frames\": %llu,\n", (unsigned long long)s->key_frames);
 	fprintf(f, "  \"bytes_received\": %llu,\n", (unsigned long long)s->bytes_received);
 	fprintf(f, "  \"packets_received\": %llu,\n", (unsigned long long)s->packets_received);
+	fprintf(f, "  \"bytes_sent\": %llu,\n", (unsigned long long)s->bytes_sent);
+	fprintf(f, "  \"packets_sent\": %llu,\n", (unsigned long long)s->packets_sent);
 	fprintf(f, "  \"packets_rejected\": %llu,\n", (unsigned long long)s->packets_rejected);
 	fprintf(f, "  \"refresh_requests\": %llu,\n", (unsigned long long)s->refresh_requests);
 	fprintf(f, "  \"nack_requests\": %llu,\n", (unsigned long long)s->nack_requests);

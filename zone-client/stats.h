@@ -42,6 +42,8 @@ struct zc_stats {
 	uint64_t key_frames;      /* key frames shown */
 	uint64_t bytes_received;  /* UDP payload bytes, media and RTCP */
 	uint64_t packets_received;
+	uint64_t bytes_sent;      /* UDP payload bytes of RTCP to the server */
+	uint64_t packets_sent;
 	uint64_t packets_rejected; /* malformed or foreign datagrams */
 	uint64_t refresh_requests; /* PLIs sent */
 	uint64_t nack_requests;    /* packets asked for again (generic NACK) */

@@ -11,7 +11,7 @@
 #     tiles) -> loopback -> zone-client headless. A frame's latency is its
 #     present (--present-log) minus the marker of the guest frame it shows
 #     (the last marker at most 5 ms after the server read the flush).
-#   qemu-vnc: virtio-gpu-pci + -vnc (unix socket) -> rfb-latency, an RFB
+#   qemu-vnc: virtio-gpu-pci + -vnc (TCP, loopback) -> rfb-latency, an RFB
 #     client asking for the next update as each one completes (zlib). A
 #     frame's latency is the first update showing its number minus its
 #     marker.
@@ -29,7 +29,11 @@
 # threads (gpu-server + zone-client + QEMU's non-vCPU threads for ours;
 # QEMU's non-vCPU threads + the RFB client for qemu-vnc), per guest frame
 # (per frame interval when idle). Bytes per frame: what the client
-# received. Prints one `vnc-result: {json}` line per run.
+# received; wire bytes per frame: what the link carries both ways at the IP
+# layer (ours: + 28 B of IPv4 and UDP per datagram and the client's RTCP;
+# qemu-vnc: + 52 B of IPv4 and TCP per segment, the server's as a 1500-byte
+# MTU cuts its updates, the client's requests and ACKs as TCP_INFO counts
+# them). Prints one `vnc-result: {json}` line per run.
 # usage: qemu-vnc.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 BUILD=$1 OUT=$2
@@ -139,11 +143,16 @@ def pct(p):
 s0, s1 = json.load(open(d + "/stats0.json")), json.load(open(d + "/stats.json"))
 frames = rfb["guest_frames"]
 nbytes = s1["bytes_received"] - s0["bytes_received"]
+# At the IP layer, both ways: + IPv4 and UDP headers (28 B) per datagram,
+# and the client's RTCP.
+d_ = lambda k: s1.get(k, 0) - s0.get(k, 0)
+wire = nbytes + d_("bytes_sent") + 28 * (d_("packets_received") + d_("packets_sent"))
 per = frames if work != "idle" else secs * fps
 print("vnc-result: " + json.dumps({"system": "virtio-zonal-tiles", "workload": work,
     "guest_frames": frames, "frames_shown": len(vals),
     "latency_p50_ms": pct(50), "latency_p99_ms": pct(99),
     "bytes_per_frame": round(nbytes / per, 1) if per else None,
+    "wire_bytes_per_frame": round(wire / per, 1) if per else None,
     "cpu_ms_per_frame": round(cpu_ms / per, 3) if per else None,
     "cpu_ms_per_frame_parts": {"gpu-server": round(cpu_gs / per, 3), "zone-client": round(cpu_zc / per, 3),
         "qemu": round(cpu_qemu / per, 3)} if per else None,
@@ -159,15 +168,26 @@ run_vnc() { # workload
 	local work=$1 d=$OUT/vnc-$1
 	rm -rf "$d"
 	mkdir -p "$d"
+	# VNC over TCP on loopback, so that the client can count its segments
+	# (wire bytes); a display number whose port is free now.
+	local vport
+	vport=$(/usr/bin/python3 -c 'import socket
+for p in range(5950, 6000):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()')
 	nice -n 10 "$SRC/tools/guest-vm" --gpu virtio-gpu-pci --res ${W}x$H --qmp "$d/qmp.sock" --app pattern \
 		--app-args "-w $(mode_for "$work") -r $FPS -m /dev/ttyS1 -s 5" --log "$d/guest.log" \
-		--qemu-arg=-vnc --qemu-arg="unix:$d/vnc.sock" \
+		--qemu-arg=-vnc --qemu-arg="127.0.0.1:$((vport - 5900))" \
 		--qemu-arg=-chardev --qemu-arg="socket,id=mark,path=$d/mark.sock,server=on,wait=off" \
 		--qemu-arg=-serial --qemu-arg=chardev:mark >"$d/guest-vm.log" 2>&1 &
 	local vm=$!
 	pids+=($vm)
-	wait_for 30 test -S "$d/vnc.sock" || fail "QEMU's VNC socket did not appear ($d/guest-vm.log)"
-	"$RFB" --markers "$d/mark.sock" --marker-log "$d/markers.log" --vnc "$d/vnc.sock" --skip "$WARMUP" \
+	"$RFB" --markers "$d/mark.sock" --marker-log "$d/markers.log" --vnc "tcp:$vport" --skip "$WARMUP" \
 		--seconds "$SECONDS_RUN" --out "$d/rfb.json" >"$d/rfb.log" 2>&1 &
 	local rfb=$!
 	wait_for 200 test -s "$d/markers.log" || fail "no marker from the guest ($d/guest.log)"
@@ -190,6 +210,7 @@ print("vnc-result: " + json.dumps({"system": "qemu-vnc", "workload": work,
     "latency_p50_ms": l["p50"] if r["frames_shown"] else None,
     "latency_p99_ms": l["p99"] if r["frames_shown"] else None,
     "bytes_per_frame": round(r["bytes"] / per, 1) if per else None,
+    "wire_bytes_per_frame": round(r["wire_bytes"] / per, 1) if per and r["wire_bytes"] >= 0 else None,
     "cpu_ms_per_frame": round(cpu / per, 3) if per else None}))
 PY
 }

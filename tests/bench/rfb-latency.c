@@ -3,7 +3,7 @@
  * rfb-latency: the measuring end of make bench's qemu-vnc peer, and the
  * guest-flip clock of both systems in that comparison.
  *
- *   rfb-latency --markers SOCK [--vnc SOCK] --skip S --seconds N --out JSON
+ *   rfb-latency --markers SOCK [--vnc SOCK|tcp:PORT] --skip S --seconds N --out JSON
  *               [--marker-log FILE]
  *
  * --markers: a Unix socket QEMU serves for the guest's second serial port
@@ -25,7 +25,12 @@
  * The window starts S seconds after the first marker and lasts N seconds;
  * JSON: guest frames flipped and shown, latency p50/p90/p99/max (ms) of the
  * shown ones, bytes received per guest frame and per second, the client's
- * CPU. Exit 0, 1 on a protocol or socket error.
+ * CPU. Over TCP (--vnc tcp:PORT, on 127.0.0.1) also "wire_bytes": what the
+ * link carries both ways at the IP layer: the RFB bytes each way, plus 52
+ * bytes (IPv4, TCP with timestamps) for every segment: the server's as a
+ * 1500-byte MTU cuts each update (ceil(bytes / 1448)), the client's
+ * (requests and ACKs) as its TCP_INFO counts them.
+ * Exit 0, 1 on a protocol or socket error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +45,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -95,6 +102,41 @@ static int connect_unix(const char *path)
 	fprintf(stderr, "rfb-latency: connect %s: %s\n", path, strerror(errno));
 	return -1;
 }
+
+static int connect_tcp(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd;
+
+	for (int i = 0; i < 100; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			return fd;
+		}
+		if (fd >= 0) {
+			close(fd);
+		}
+		usleep(100000);
+	}
+	fprintf(stderr, "rfb-latency: connect 127.0.0.1:%d: %s\n", port, strerror(errno));
+	return -1;
+}
+
+/* Segments this end sent (TCP_INFO), 0 if unknown. */
+static uint64_t tcp_segs_out(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+		return 0;
+	}
+	return ti.tcpi_segs_out;
+}
+
+#define TCP_IP_HDR 52 /* IPv4 20 + TCP 20 + timestamps 12 */
+#define ETH_MSS 1448  /* a 1500-byte MTU with timestamps */
 
 struct marker_ctx {
 	int fd;
@@ -156,7 +198,8 @@ struct rfb {
 	int fd;
 	uint32_t w, h;
 	uint8_t *fb; /* w * h * 4, B G R X */
-	uint64_t bytes;
+	uint64_t bytes, sent;
+	bool tcp;
 	bool resized; /* since the last request: ask for all of it */
 	bool zlib;
 	z_stream zs; /* one stream for the connection (RFB Zlib encoding) */
@@ -244,6 +287,7 @@ static int rfb_request(struct rfb *r, bool incremental)
 	uint8_t m[10] = { 3, incremental, 0, 0, 0, 0, (uint8_t)(r->w >> 8), (uint8_t)r->w,
 		(uint8_t)(r->h >> 8), (uint8_t)r->h };
 
+	r->sent += sizeof(m);
 	return wr(r, m, sizeof(m));
 }
 
@@ -534,7 +578,8 @@ int main(int argc, char **argv)
 		if (inflateInit(&r.zs) != Z_OK) {
 			goto out;
 		}
-		r.fd = connect_unix(vnc);
+		r.tcp = strncmp(vnc, "tcp:", 4) == 0;
+		r.fd = r.tcp ? connect_tcp(atoi(vnc + 4)) : connect_unix(vnc);
 		if (r.fd < 0) {
 			goto out;
 		}
@@ -565,6 +610,7 @@ int main(int argc, char **argv)
 	uint64_t t0 = atomic_load(&first_marker_ns) + (uint64_t)(skip * 1e9);
 	uint64_t t1 = t0 + (uint64_t)(seconds * 1e9);
 	uint64_t bytes0 = 0, cpu0 = 0, updates = 0, bytes = 0, cpu = 0;
+	uint64_t sent0 = 0, sent = 0, segs_out0 = 0, segs_out = 0, segs_in = 0;
 	bool in_window = false, done = false;
 	long last = -1;
 
@@ -576,6 +622,8 @@ int main(int argc, char **argv)
 		if (!in_window && !done && t >= t0) {
 			in_window = true;
 			bytes0 = r.bytes;
+			sent0 = r.sent;
+			segs_out0 = r.tcp ? tcp_segs_out(r.fd) : 0;
 			cpu0 = cpu_ns();
 		}
 		if (!done && t >= t1) {
@@ -583,6 +631,8 @@ int main(int argc, char **argv)
 			in_window = false;
 			cpu = cpu_ns() - cpu0;
 			bytes = r.bytes - bytes0;
+			sent = r.sent - sent0;
+			segs_out = r.tcp ? tcp_segs_out(r.fd) - segs_out0 : 0;
 		}
 		if (t >= t1 + 500000000ull) {
 			break;
@@ -591,10 +641,14 @@ int main(int argc, char **argv)
 			usleep(50000);
 			continue;
 		}
+		uint64_t before = r.bytes;
 		int m = rfb_message(&r);
 
 		if (m < 0) {
 			goto out;
+		}
+		if (m == 1 && in_window) {
+			segs_in += (r.bytes - before + ETH_MSS - 1) / ETH_MSS;
 		}
 		if (m == 1) {
 			uint64_t tu = now_ns();
@@ -644,11 +698,12 @@ int main(int argc, char **argv)
 		"{\"seconds\": %.1f, \"guest_frames\": %zu, \"frames_shown\": %zu, \"updates\": %" PRIu64
 		", \"latency_ms\": {\"p50\": %.3f, \"p90\": %.3f, \"p99\": %.3f, \"max\": %.3f}"
 		", \"bytes\": %" PRIu64 ", \"bytes_per_frame\": %.1f, \"bytes_per_second\": %.1f"
-		", \"client_cpu_ms\": %.3f, \"t0_ns\": %" PRIu64 ", \"t1_ns\": %" PRIu64 "}\n",
+		", \"client_cpu_ms\": %.3f, \"t0_ns\": %" PRIu64 ", \"t1_ns\": %" PRIu64
+		", \"wire_bytes\": %.0f}\n",
 		seconds, flipped, shown, updates, pct_ms(lat, shown, 50), pct_ms(lat, shown, 90),
 		pct_ms(lat, shown, 99), pct_ms(lat, shown, 100), bytes,
 		flipped ? (double)bytes / (double)flipped : 0.0, (double)bytes / seconds, (double)cpu / 1e6,
-		t0, t1);
+		t0, t1, r.tcp ? (double)(bytes + sent + (segs_in + segs_out) * TCP_IP_HDR) : -1.0);
 	if (f != stdout) {
 		fclose(f);
 	}
