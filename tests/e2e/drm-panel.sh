@@ -23,12 +23,11 @@ trap 'exit 1' INT TERM
 T=$GL_TMP
 ZW=320 ZH=240 PAUSE_AT=30
 free_port() { python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_${1:-STREAM}); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"; }
-PORT=$(free_port)
 HOST_UDP=$(free_port DGRAM)
 
 cat >"$T/gs.ini" <<EOT
 [server]
-control=127.0.0.1:$PORT
+control=127.0.0.1:0
 vtest=$T/vtest.sock
 ; the guest's media arrive through QEMU's NAT: it says where (no key here)
 advertise=open
@@ -42,6 +41,7 @@ ZONAL_DEBUG=input "$GL_BUILD/gpu-server/gpu-server" -c "$T/gs.ini" >"$T/gpu-serv
 GL_PIDS+=($!)
 for _ in $(seq 300); do [ -S "$T/vtest.sock" ] && break; sleep 0.1; done
 [ -S "$T/vtest.sock" ] || { grep -q "vtest is off" "$T/gpu-server.log" && gl_skip "no renderer"; gl_fail "gpu-server did not start"; }
+PORT=$(gl_server_port "$T/gpu-server.log")
 
 # zone-client in the guest: the panel is QEMU's virtio-gpu; UDP 5004 in the
 # guest is HOST_UDP on the host's loopback.

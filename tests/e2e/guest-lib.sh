@@ -57,6 +57,18 @@ gl_init() {
 }
 
 # gl_start_vm [guest-vm args...]: console in $GL_TMP/console.log, QMP at $GL_TMP/qmp.sock
+# The control port gpu-server (control=...:0) logged it listens on.
+gl_server_port() { # log
+	local port=""
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*control: listening on [^ ]*:\([0-9][0-9]*\).*/\1/p' "$1" | head -1)
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || gl_fail "gpu-server did not say where it listens ($1)"
+	echo "$port"
+}
+
 gl_start_vm() {
 	GL_T0=$SECONDS
 	"$GL_REPO/tools/guest-vm" --qmp "$GL_TMP/qmp.sock" --log "$GL_TMP/console.log" "$@" \

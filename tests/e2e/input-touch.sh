@@ -20,7 +20,6 @@ GL_TMP=$(mktemp -d "${TMPDIR:-/tmp}/zonal-input.XXXXXX")
 trap gl_cleanup EXIT
 trap 'exit 1' INT TERM
 T=$GL_TMP
-PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
 BACKEND=headless
 if command -v weston >/dev/null && "$GL_BUILD/zone-client/zone-client" --help | grep -q wayland; then
 	BACKEND=wayland
@@ -36,7 +35,7 @@ echo "zone-client -b $BACKEND"
 
 cat >"$T/gs.ini" <<EOT
 [server]
-control=127.0.0.1:$PORT
+control=127.0.0.1:0
 [guest g]
 vhost-user=$T/gpu-g.sock
 input=$T/input-g.sock
@@ -52,6 +51,7 @@ ZONAL_DEBUG=input "$GL_BUILD/gpu-server/gpu-server" -c "$T/gs.ini" >"$T/gpu-serv
 GL_PIDS+=($!)
 for _ in $(seq 300); do [ -S "$T/input-g.sock" ] && break; sleep 0.1; done
 [ -S "$T/input-g.sock" ] || gl_fail "gpu-server did not start"
+PORT=$(gl_server_port "$T/gpu-server.log")
 
 # 18 events expected in g (see below); 120 s at most.
 gl_start_vm --gpu virtio-gpu-pci --input "$T/input-g.sock" --app input-check --app-args "18 120"
