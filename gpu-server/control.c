@@ -101,6 +101,9 @@ struct gs_client {
 	bool needs_key;
 	uint64_t last_key_ns;
 	uint32_t version; /* of the session (WELCOME) */
+	/* It was sent every chunk of the zone's delta stream since its last
+	 * start (tiles.h XPORT_TILES_STREAM): the next may continue it. */
+	bool in_stream;
 	uint16_t seq;
 	uint32_t packets_sent, octets_sent;
 	uint64_t last_sr_ns;
@@ -629,7 +632,13 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 		struct gs_frame *f = c->needs_key ? key : client_packed(c) ? delta : old;
 		if (!f) {
 			c->needs_key = true;
+			c->in_stream = false;
 			continue;
+		}
+		if (f == key) {
+			c->in_stream = false;
+		} else if (z->codec == XPORT_CODEC_TILES && (f->data[1] & XPORT_TILES_STREAM)) {
+			c->in_stream = true;
 		}
 		if (c->needs_key) {
 			c->needs_key = false;
@@ -702,6 +711,14 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	 * encoder's reference in step after frames nobody received. */
 	int changed = xport_tile_encoder_diff(z->enc, z->image, need_key ? NULL : damage,
 		need_delta);
+	/* The delta may continue the zone's delta stream if everyone it goes
+	 * to (the version 4 clients in step) has every chunk of it. */
+	bool cont = true;
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
+		if (c->zone == z && !c->needs_key && client_packed(c) && !c->in_stream) {
+			cont = false;
+		}
+	}
 	if (changed <= 0 && !need_key) {
 		/* Damage that changed nothing: no frame (and no CRC pass). */
 		z->stats.unchanged++;
@@ -714,8 +731,8 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	struct gs_frame *key = NULL, *delta = NULL, *old = NULL;
 	uint8_t *data;
 	size_t len;
-	if (need_delta && xport_tile_encode_packed(z->enc, flags, z->frame_id - 1, crc, &data,
-		&len) == 0) {
+	if (need_delta && xport_tile_encode_packed(z->enc, flags | (cont ? XPORT_TILES_CONT : 0),
+		z->frame_id - 1, crc, &data, &len) == 0) {
 		delta = frame_create(z, data, len, false, capture_ns);
 		if (delta && (data[1] & XPORT_TILES_PACKED)) {
 			z->stats.packed++;

@@ -41,7 +41,9 @@ struct xport_tile_encoder {
 	size_t xrec_runs;
 	bool xrec_valid;
 	bool xrec_moved; /* headers moved before the data (packed once) */
-	ZSTD_CCtx *zc;
+	ZSTD_CCtx *zc;   /* one-shot packed deltas */
+	ZSTD_CCtx *zs;   /* the delta stream */
+	bool stream_open; /* zs holds a stream the receivers can continue */
 };
 
 /* How a delta for version 4 receivers is made. The records' headers come
@@ -112,11 +114,19 @@ struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t he
 	enc->xrec = malloc(n * (XPORT_TILES_REC_SIZE + enc->tile_bytes));
 	enc->xdata = enc->xrec ? enc->xrec + n * XPORT_TILES_REC_SIZE : NULL;
 	enc->zc = ZSTD_createCCtx();
+	enc->zs = ZSTD_createCCtx();
 	if (!enc->marked || !enc->list || !enc->scratch || !enc->lz4_state || !enc->changed ||
 		!enc->ref || !enc->xrec || !enc->zc ||
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_format,
 			ZSTD_f_zstd1_magicless)) ||
-		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_checksumFlag, 0))) {
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_checksumFlag, 0)) || !enc->zs ||
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_format,
+			ZSTD_f_zstd1_magicless)) ||
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_checksumFlag, 0)) ||
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_compressionLevel,
+			PACKED_LEVEL_STRONG)) ||
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_windowLog,
+			XPORT_TILES_STREAM_WINDOW_LOG))) {
 		xport_tile_encoder_destroy(enc);
 		return NULL;
 	}
@@ -136,6 +146,7 @@ void xport_tile_encoder_destroy(struct xport_tile_encoder *enc)
 	free(enc->ref);
 	free(enc->xrec);
 	ZSTD_freeCCtx(enc->zc);
+	ZSTD_freeCCtx(enc->zs);
 	free(enc);
 }
 
@@ -434,26 +445,53 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 		enc->xrec_moved = true;
 	}
 	size_t content_len = hdrs + enc->xrec_len;
-	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(content_len);
+	/* A new zstd frame's header (at most 18 bytes) comes on top of a
+	 * stream chunk's blocks. */
+	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(content_len) + 32;
 	uint8_t *buf = malloc(cap);
 	if (!buf) {
 		return -ENOMEM;
 	}
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel,
-		enc->xrec_runs <= PACKED_RUNS_STRONG && content_len <= PACKED_STRONG_BYTES ?
-		PACKED_LEVEL_STRONG : PACKED_LEVEL))) {
-		free(buf);
-		return -ENOMEM;
+	bool small = enc->xrec_runs <= PACKED_RUNS_STRONG && content_len <= PACKED_STRONG_BYTES;
+	uint8_t kind = XPORT_TILES_PACKED;
+	size_t z;
+	if (small) {
+		/* A chunk of the stream: continued if every receiver has the
+		 * chunks before, else a new zstd frame. Until this one is out
+		 * whole, there is no stream to continue. */
+		bool cont = (flags & XPORT_TILES_CONT) && enc->stream_open;
+		enc->stream_open = false;
+		if (!cont) {
+			ZSTD_CCtx_reset(enc->zs, ZSTD_reset_session_only);
+		}
+		ZSTD_outBuffer o = { buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE, 0 };
+		ZSTD_inBuffer in = { content, content_len, 0 };
+		size_t left;
+		do {
+			left = ZSTD_compressStream2(enc->zs, &o, &in, ZSTD_e_flush);
+		} while (!ZSTD_isError(left) && left != 0 && o.pos < o.size);
+		if (ZSTD_isError(left) || left != 0) {
+			free(buf);
+			return -ENOMEM;
+		}
+		enc->stream_open = true;
+		z = o.pos;
+		kind |= XPORT_TILES_STREAM | (cont ? XPORT_TILES_CONT : 0);
+	} else {
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(enc->zc, ZSTD_c_compressionLevel,
+			PACKED_LEVEL))) {
+			free(buf);
+			return -ENOMEM;
+		}
+		z = ZSTD_compress2(enc->zc, buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE,
+			content, content_len);
+		if (ZSTD_isError(z)) {
+			/* Only allocation can fail with a buffer of the bound's size. */
+			free(buf);
+			return -ENOMEM;
+		}
 	}
-	size_t z = ZSTD_compress2(enc->zc, buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE,
-		content, content_len);
-	if (ZSTD_isError(z)) {
-		/* Only allocation can fail with a buffer of the bound's size. */
-		free(buf);
-		return -ENOMEM;
-	}
-	put_header(enc, buf, (flags & XPORT_TILES_REFRESH) | XPORT_TILES_PACKED, base_id,
-		enc->n_changed, crc);
+	put_header(enc, buf, (flags & XPORT_TILES_REFRESH) | kind, base_id, enc->n_changed, crc);
 	size_t len = XPORT_TILES_HDR_SIZE + z;
 	uint8_t *shrunk = realloc(buf, len);
 	*out = shrunk ? shrunk : buf;
@@ -464,8 +502,11 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h)
 {
 	if (len < XPORT_TILES_HDR_SIZE || buf[0] != XPORT_TILES_VERSION || buf[3] != 0 ||
-		(buf[1] & ~(XPORT_TILES_KEY | XPORT_TILES_REFRESH | XPORT_TILES_PACKED)) ||
-		((buf[1] & XPORT_TILES_KEY) && (buf[1] & XPORT_TILES_PACKED))) {
+		(buf[1] & ~(XPORT_TILES_KEY | XPORT_TILES_REFRESH | XPORT_TILES_PACKED |
+			XPORT_TILES_STREAM | XPORT_TILES_CONT)) ||
+		((buf[1] & XPORT_TILES_KEY) && (buf[1] & XPORT_TILES_PACKED)) ||
+		((buf[1] & XPORT_TILES_STREAM) && !(buf[1] & XPORT_TILES_PACKED)) ||
+		((buf[1] & XPORT_TILES_CONT) && !(buf[1] & XPORT_TILES_STREAM))) {
 		return -EBADMSG;
 	}
 	h->flags = buf[1];
@@ -502,6 +543,10 @@ struct xport_tile_decoder {
 	ZSTD_DCtx *zd;
 	uint8_t *packed;
 	size_t packed_cap;
+	/* The delta stream: its decoder, and whether it holds every chunk since
+	 * the last start (else a CONT chunk cannot be decoded). */
+	ZSTD_DCtx *zs;
+	bool stream_ok;
 };
 
 struct xport_tile_decoder *xport_tile_decoder_create(void)
@@ -512,8 +557,12 @@ struct xport_tile_decoder *xport_tile_decoder_create(void)
 	}
 	dec->scratch = malloc(tile_raw_bytes(1u << XPORT_TILES_LOG2_MAX));
 	dec->zd = ZSTD_createDCtx();
-	if (!dec->scratch || !dec->zd ||
-		ZSTD_isError(ZSTD_DCtx_setParameter(dec->zd, ZSTD_d_format, ZSTD_f_zstd1_magicless))) {
+	dec->zs = ZSTD_createDCtx();
+	if (!dec->scratch || !dec->zd || !dec->zs ||
+		ZSTD_isError(ZSTD_DCtx_setParameter(dec->zd, ZSTD_d_format, ZSTD_f_zstd1_magicless)) ||
+		ZSTD_isError(ZSTD_DCtx_setParameter(dec->zs, ZSTD_d_format, ZSTD_f_zstd1_magicless)) ||
+		ZSTD_isError(ZSTD_DCtx_setParameter(dec->zs, ZSTD_d_windowLogMax,
+			XPORT_TILES_STREAM_WINDOW_LOG))) {
 		xport_tile_decoder_destroy(dec);
 		return NULL;
 	}
@@ -528,6 +577,7 @@ void xport_tile_decoder_destroy(struct xport_tile_decoder *dec)
 	free(dec->scratch);
 	free(dec->packed);
 	ZSTD_freeDCtx(dec->zd);
+	ZSTD_freeDCtx(dec->zs);
 	free(dec);
 }
 
@@ -647,6 +697,49 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 	return data == len || (!packed && off == len) ? 0 : -EBADMSG;
 }
 
+/* Decodes a stream chunk (src, len) into dec->packed (less than cap
+ * bytes): all of it, since the server flushed the stream at its end. */
+static int stream_chunk(struct xport_tile_decoder *dec, const uint8_t *src, size_t len, bool cont,
+	size_t cap, size_t *n)
+{
+	if (!cont) {
+		ZSTD_DCtx_reset(dec->zs, ZSTD_reset_session_only);
+	} else if (!dec->stream_ok) {
+		return -EBADMSG; /* a chunk this receiver missed comes before */
+	}
+	/* Until this chunk decoded whole, nothing can continue the stream. */
+	dec->stream_ok = false;
+	ZSTD_outBuffer o = { dec->packed, cap, 0 };
+	ZSTD_inBuffer in = { src, len, 0 };
+	for (;;) {
+		size_t r = ZSTD_decompressStream(dec->zs, &o, &in);
+		if (ZSTD_isError(r)) {
+			return -EBADMSG;
+		}
+		if (o.pos == o.size) {
+			return -EBADMSG; /* more than n_tiles whole tiles */
+		}
+		if (in.pos == in.size) {
+			/* Once more without input: nothing of the chunk stays in
+			 * the decoder (its window aside). */
+			size_t before = o.pos;
+			r = ZSTD_decompressStream(dec->zs, &o, &in);
+			if (ZSTD_isError(r) || o.pos != before) {
+				return -EBADMSG;
+			}
+			break;
+		}
+	}
+	dec->stream_ok = true;
+	*n = o.pos;
+	return 0;
+}
+
+void xport_tile_decoder_break(struct xport_tile_decoder *dec)
+{
+	dec->stream_ok = false;
+}
+
 int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
 	pixman_image_t *dst, pixman_region32_t *applied)
 {
@@ -664,26 +757,42 @@ int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t
 		 * zstd never writes beyond the capacity it is given, whatever the
 		 * input, and the records must then fill exactly what it wrote. */
 		size_t cap = h.n_tiles * (XPORT_TILES_REC_SIZE + tile_raw_bytes(1u << h.tile_log2));
-		if (cap > dec->packed_cap) {
-			uint8_t *p = realloc(dec->packed, cap);
+		/* One byte more: a stream chunk that fills it is too long. */
+		if (cap + 1 > dec->packed_cap) {
+			uint8_t *p = realloc(dec->packed, cap + 1);
 			if (!p) {
 				return -ENOMEM;
 			}
 			dec->packed = p;
-			dec->packed_cap = cap;
+			dec->packed_cap = cap + 1;
 		}
-		size_t n = ZSTD_decompressDCtx(dec->zd, dec->packed, cap, buf + XPORT_TILES_HDR_SIZE,
-			len - XPORT_TILES_HDR_SIZE);
-		if (ZSTD_isError(n)) {
-			return -EBADMSG;
+		size_t n;
+		if (h.flags & XPORT_TILES_STREAM) {
+			r = stream_chunk(dec, buf + XPORT_TILES_HDR_SIZE, len - XPORT_TILES_HDR_SIZE,
+				h.flags & XPORT_TILES_CONT, cap + 1, &n);
+			if (r < 0) {
+				return r;
+			}
+		} else {
+			n = ZSTD_decompressDCtx(dec->zd, dec->packed, cap, buf + XPORT_TILES_HDR_SIZE,
+				len - XPORT_TILES_HDR_SIZE);
+			if (ZSTD_isError(n)) {
+				return -EBADMSG;
+			}
 		}
 		buf = dec->packed;
 		len = n;
+	} else if (h.flags & XPORT_TILES_KEY) {
+		/* The server starts a new stream for whoever it sends a key. */
+		dec->stream_ok = false;
 	}
 	struct run run = { 0 };
 	r = apply_records(dec, buf, len, (h.flags & XPORT_TILES_PACKED) ? 0 : XPORT_TILES_HDR_SIZE,
 		&h, (uint8_t *)pixman_image_get_data(dst), (size_t)pixman_image_get_stride(dst), &run,
 		applied);
+	if (r < 0) {
+		dec->stream_ok = false;
+	}
 	/* Also on error: *applied must cover every pixel written. */
 	run_flush(&run, applied);
 	return r;

@@ -14,6 +14,9 @@
  *                     rather than new content: not a latency sample
  *                     XPORT_TILES_PACKED: a delta whose records follow as one
  *                     zstd frame (below); never with KEY
+ *                     XPORT_TILES_STREAM: (packed) a chunk of the zone's
+ *                     delta stream (below)
+ *                     XPORT_TILES_CONT: (stream) continues the stream
  *   2  1  tile_log2   tile edge = 1 << tile_log2, 4..7 (64 by default)
  *   3  1  reserved    0
  *   4  4  base_id     delta frames: the frame id whose image the tiles apply
@@ -45,7 +48,19 @@
  * encoding is raw or XOR: w*h*4 bytes XORed onto the tile of the base frame,
  * so pixels that did not change are zero bytes, which the compressor all but
  * removes. One zstd frame over every changed tile shares its window across
- * them, and with the headers apart, identical tiles follow each other. */
+ * them, and with the headers apart, identical tiles follow each other.
+ *
+ * Small packed deltas are chunks of one zstd stream (XPORT_TILES_STREAM): a
+ * zstd frame that spans consecutive stream deltas, each chunk ending at a
+ * flush, so each decodes as soon as it arrives, and each can refer to what
+ * the deltas before it held (a needle sweeping, digits changing: half the
+ * bytes). A chunk without XPORT_TILES_CONT starts a new zstd frame (the
+ * receiver starts a new decoder); with it, the receiver must have decoded
+ * every chunk since that start, as the server knows it has (it starts a new
+ * stream for any receiver that joined, fell behind or asked for a key frame
+ * since). A receiver that applied a key frame, dropped a frame or failed a
+ * chunk since has no stream, and a CONT chunk is then a bad frame for it.
+ * The stream's window is at most 1 << XPORT_TILES_STREAM_WINDOW_LOG bytes. */
 
 #include <pixman.h>
 #include <stdbool.h>
@@ -58,6 +73,9 @@
 #define XPORT_TILES_KEY 0x01
 #define XPORT_TILES_REFRESH 0x02
 #define XPORT_TILES_PACKED 0x04
+#define XPORT_TILES_STREAM 0x08
+#define XPORT_TILES_CONT 0x10
+#define XPORT_TILES_STREAM_WINDOW_LOG 20
 #define XPORT_TILES_LOG2_DEFAULT 6
 #define XPORT_TILES_LOG2_MIN 4
 #define XPORT_TILES_LOG2_MAX 7
@@ -139,8 +157,12 @@ int xport_tile_encode_diff(struct xport_tile_encoder *enc, uint8_t flags, uint32
  * XOR records compressed together by zstd) when the changes are simple
  * enough for zstd to be quick (runs of equal pixels, tiles.c), else as
  * xport_tile_encode_diff() makes it (LZ4 tiles: video-like content). No
- * changed tile: an unpacked empty delta. Returns 0, -ENOMEM, or -EINVAL (a
- * KEY flag, or the last diff was without xor). */
+ * changed tile: an unpacked empty delta. Small packed deltas are stream
+ * chunks (XPORT_TILES_STREAM); flags may hold XPORT_TILES_CONT: every
+ * receiver of this delta decoded the stream chunks since the last start,
+ * so the chunk may continue the stream (else it starts one). Which it made
+ * is in the payload's flags. Returns 0, -ENOMEM, or -EINVAL (a KEY flag, or
+ * the last diff was without xor). */
 int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
 	uint32_t crc, uint8_t **out, size_t *out_len);
 
@@ -167,6 +189,10 @@ void xport_tile_decoder_destroy(struct xport_tile_decoder *dec);
  * -EINVAL if dst does not match the header. */
 int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
 	pixman_image_t *dst, pixman_region32_t *applied);
+
+/* The receiver dropped a frame (lost, unusable, or failed its CRC): its
+ * delta stream is broken until the next chunk that starts one. */
+void xport_tile_decoder_break(struct xport_tile_decoder *dec);
 
 /* CRC32C of a whole x8r8g8b8 image, as the frame header's crc. */
 uint32_t xport_tiles_image_crc(pixman_image_t *image);

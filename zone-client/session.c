@@ -725,6 +725,8 @@ static void sync_back(struct zc_session *s)
 
 static void drop_frame(struct zc_session *s, bool bad)
 {
+	/* The server's delta stream goes on without us: we need a new start. */
+	xport_tile_decoder_break(s->dec);
 	s->stats.frames_dropped++;
 	if (bad) {
 		s->stats.crc_mismatches++;

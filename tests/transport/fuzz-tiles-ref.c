@@ -74,7 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t *prev = malloc((size_t)w * h * 4);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, log2);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
-	if (!src || !a || !b || !c || !prev || !enc || !dec) {
+	struct xport_tile_decoder *cdec = xport_tile_decoder_create(); /* c's: its stream */
+	if (!src || !a || !b || !c || !prev || !enc || !dec || !cdec) {
 		abort();
 	}
 	uint32_t *px = pixman_image_get_data(src);
@@ -88,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	apply_checked(dec, buf, len, src, a);
 	apply_checked(dec, buf, len, src, b);
-	apply_checked(dec, buf, len, src, c);
+	apply_checked(cdec, buf, len, src, c);
 	free(buf);
 	for (uint32_t id = 2; size >= FRAME_BYTES; id++, data += FRAME_BYTES, size -= FRAME_BYTES) {
 		const uint8_t *f = data;
@@ -128,8 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		uint8_t *pbuf;
 		size_t plen;
-		if (xport_tile_encode_packed(enc, 0, id - 1, crc, &pbuf, &plen) < 0 ||
-			apply_checked(dec, pbuf, plen, src, c) != (uint32_t)n) {
+		/* c has every chunk of the delta stream (its own decoder). */
+		if (xport_tile_encode_packed(enc, XPORT_TILES_CONT, id - 1, crc, &pbuf, &plen) < 0 ||
+			apply_checked(cdec, pbuf, plen, src, c) != (uint32_t)n) {
 			abort();
 		}
 		free(pbuf);
@@ -148,6 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	xport_tile_encoder_destroy(enc);
 	xport_tile_decoder_destroy(dec);
+	xport_tile_decoder_destroy(cdec);
 	free(prev);
 	pixman_image_unref(src);
 	pixman_image_unref(a);

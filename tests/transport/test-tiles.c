@@ -63,6 +63,12 @@ static bool images_equal(pixman_image_t *a, pixman_image_t *b)
 	return true;
 }
 
+static void copy_image(pixman_image_t *dst, pixman_image_t *src)
+{
+	pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0,
+		(uint16_t)pixman_image_get_width(src), (uint16_t)pixman_image_get_height(src));
+}
+
 static void apply_ok(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
 	pixman_image_t *dst, pixman_region32_t *applied)
 {
@@ -514,6 +520,105 @@ static void test_packed(void **state)
 	pixman_image_unref(dst);
 }
 
+/* The delta stream: chunks continue one zstd frame for receivers that have
+ * every chunk before; a receiver that does not (joined, dropped a frame,
+ * applied a key frame) cannot decode a CONT chunk, and decodes again from
+ * the next start. A square moving across flat colour, as make bench's
+ * pattern guest does: each chunk refers to the ones before and costs less
+ * than a chunk alone. */
+static void test_stream(void **state)
+{
+	const int w = 640, h = 256;
+	pixman_image_t *img = new_image(w, h), *a = new_image(w, h), *b = new_image(w, h);
+	pixman_image_t *bg = pixman_image_create_solid_fill(&(pixman_color_t){ 0x4000, 0x8000,
+		0xc000, 0xffff });
+	pixman_image_composite32(PIXMAN_OP_SRC, bg, NULL, img, 0, 0, 0, 0, 0, 0, w, h);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
+	struct xport_tile_encoder *alone = xport_tile_encoder_create(w, h, 6);
+	struct xport_tile_decoder *da = xport_tile_decoder_create(), *db = xport_tile_decoder_create();
+	pixman_region32_t all, applied;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	pixman_region32_init(&applied);
+	pixman_image_t *white = pixman_image_create_solid_fill(&(pixman_color_t){ 0xffff, 0xffff,
+		0xffff, 0xffff });
+	uint8_t *buf, *kf;
+	size_t len, kf_len, chained = 0, single = 0;
+	assert_true(xport_tile_encoder_diff(enc, img, NULL, true) > 0);
+	assert_true(xport_tile_encoder_diff(alone, img, NULL, true) > 0);
+	assert_int_equal(xport_tile_encode(enc, img, NULL, XPORT_TILES_KEY, 0, 0, &kf, &kf_len), 0);
+	apply_ok(da, kf, kf_len, a, &applied);
+	free(kf);
+	for (int f = 1; f <= 40; f++) {
+		pixman_image_composite32(PIXMAN_OP_SRC, bg, NULL, img, 0, 0, 0, 0, 0, 0, w, h);
+		pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 100 + f,
+			20 + 2 * f, 16, 16);
+		uint32_t crc = xport_tiles_image_crc(img);
+		assert_true(xport_tile_encoder_diff(enc, img, &all, true) > 0);
+		assert_true(xport_tile_encoder_diff(alone, img, &all, true) > 0);
+		assert_int_equal(xport_tile_encode_packed(alone, 0, (uint32_t)f, crc, &buf, &len), 0);
+		assert_int_equal(buf[1], XPORT_TILES_PACKED | XPORT_TILES_STREAM);
+		single += f > 1 ? len : 0;
+		free(buf);
+		assert_int_equal(xport_tile_encode_packed(enc, XPORT_TILES_CONT, (uint32_t)f, crc, &buf,
+			&len), 0);
+		/* The first chunk starts the stream (there was none), the rest
+		 * continue it. */
+		assert_int_equal(buf[1], XPORT_TILES_PACKED | XPORT_TILES_STREAM |
+			(f > 1 ? XPORT_TILES_CONT : 0));
+		chained += f > 1 ? len : 0;
+		apply_ok(da, buf, len, a, &applied);
+		assert_true(images_equal(img, a));
+		if (f == 10) {
+			/* A receiver without the chunks before cannot decode it. */
+			assert_int_equal(apply_rc(buf, len, b), -EBADMSG);
+		}
+		free(buf);
+	}
+	print_message("square moving, 39 chunks: %zu bytes chained, %zu alone\n", chained,
+		single);
+	assert_true(chained * 3 < single * 2);
+
+	/* b joins (key frame); the server starts a new stream for it, which a
+	 * receiver that has the old one decodes all the same. */
+	assert_int_equal(xport_tile_encode(enc, img, NULL, XPORT_TILES_KEY, 0, 0, &kf, &kf_len), 0);
+	apply_ok(db, kf, kf_len, b, &applied);
+	free(kf);
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 300, 100, 16, 16);
+	assert_true(xport_tile_encoder_diff(enc, img, &all, true) > 0);
+	assert_int_equal(xport_tile_encode_packed(enc, 0, 41, 0, &buf, &len), 0);
+	assert_int_equal(buf[1], XPORT_TILES_PACKED | XPORT_TILES_STREAM);
+	apply_ok(da, buf, len, a, &applied);
+	apply_ok(db, buf, len, b, &applied);
+	free(buf);
+	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 320, 110, 16, 16);
+	assert_true(xport_tile_encoder_diff(enc, img, &all, true) > 0);
+	assert_int_equal(xport_tile_encode_packed(enc, XPORT_TILES_CONT, 42, 0, &buf, &len), 0);
+	assert_true(buf[1] & XPORT_TILES_CONT);
+	apply_ok(db, buf, len, b, &applied);
+	assert_true(images_equal(img, b));
+	/* A receiver that dropped a frame, or applied a key frame, has no
+	 * stream to continue. */
+	xport_tile_decoder_break(da);
+	pixman_image_t *copy = new_image(w, h);
+	copy_image(copy, a);
+	assert_int_equal(apply_rc(buf, len, copy), -EBADMSG);
+	pixman_region32_clear(&applied);
+	assert_int_equal(xport_tiles_apply(da, buf, len, copy, &applied), -EBADMSG);
+	free(buf);
+	pixman_image_unref(copy);
+	pixman_image_unref(white);
+	pixman_image_unref(bg);
+	pixman_region32_fini(&all);
+	pixman_region32_fini(&applied);
+	xport_tile_encoder_destroy(enc);
+	xport_tile_encoder_destroy(alone);
+	xport_tile_decoder_destroy(da);
+	xport_tile_decoder_destroy(db);
+	pixman_image_unref(img);
+	pixman_image_unref(a);
+	pixman_image_unref(b);
+}
+
 /* What packing is for: a 16x16 square moved by 3 pixels on a 1920x720
  * frame of flat bars costs a fraction of the LZ4 tiles. */
 static void test_packed_size(void **state)
@@ -623,18 +728,12 @@ static uint32_t tiles_differing(pixman_image_t *a, pixman_image_t *b)
 	return n;
 }
 
-static void copy_image(pixman_image_t *dst, pixman_image_t *src)
-{
-	pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0,
-		(uint16_t)pixman_image_get_width(src), (uint16_t)pixman_image_get_height(src));
-}
-
 /* One frame as the server makes it: diff, then a delta for a receiver in
  * step (applied to dst), the same delta packed for another (pdst) and, if
  * key_dst, a key frame for a joiner. Returns the tiles in the delta, after
  * checking the receivers are exact. */
 static uint32_t ref_frame(struct xport_tile_encoder *enc, struct xport_tile_decoder *dec,
-	pixman_image_t *src, const pixman_region32_t *damage, pixman_image_t *dst,
+	struct xport_tile_decoder *pdec, pixman_image_t *src, const pixman_region32_t *damage, pixman_image_t *dst,
 	pixman_image_t *pdst, pixman_image_t *key_dst, uint32_t base_id)
 {
 	uint32_t crc = xport_tiles_image_crc(src);
@@ -654,13 +753,16 @@ static uint32_t ref_frame(struct xport_tile_encoder *enc, struct xport_tile_deco
 	free(buf);
 	assert_true(images_equal(src, dst));
 	assert_int_equal(xport_tiles_image_crc(dst), crc);
-	assert_int_equal(xport_tile_encode_packed(enc, 0, base_id, crc, &buf, &len), 0);
+	/* pdst has every chunk of the stream: it may continue. */
+	assert_int_equal(xport_tile_encode_packed(enc, XPORT_TILES_CONT, base_id, crc, &buf, &len),
+		0);
 	assert_int_equal(xport_tiles_parse_header(buf, len, &hdr), 0);
 	assert_int_equal(hdr.n_tiles, n);
 	assert_int_equal(hdr.base_id, base_id);
 	/* Packed only with something to pack. */
 	assert_true(!(hdr.flags & XPORT_TILES_PACKED) || n > 0);
-	apply_ok(dec, buf, len, pdst, &applied);
+	assert_true(!(hdr.flags & XPORT_TILES_CONT) || (hdr.flags & XPORT_TILES_STREAM));
+	apply_ok(pdec, buf, len, pdst, &applied);
 	free(buf);
 	assert_true(images_equal(src, pdst));
 	if (key_dst) {
@@ -685,16 +787,17 @@ static void test_diff_full_damage(void **state)
 	paint(src, 300, 200, 500, 400, true);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create(w, h, 6);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	struct xport_tile_decoder *pdec = xport_tile_decoder_create();
 	pixman_region32_t all;
 	pixman_region32_init_rect(&all, 0, 0, w, h);
 	/* The first frame is a key frame: its diff covers the whole grid. */
-	assert_int_equal(ref_frame(enc, dec, src, NULL, dst, pdst, joiner, 1), 25 * 10);
+	assert_int_equal(ref_frame(enc, dec, pdec, src, NULL, dst, pdst, joiner, 1), 25 * 10);
 
 	/* A square inside one tile (tile 3,2). */
 	pixman_image_t *white = pixman_image_create_solid_fill(&(pixman_color_t){ 0xffff, 0xffff,
 		0xffff, 0xffff });
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 200, 140, 16, 16);
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 2), 1);
+	assert_int_equal(ref_frame(enc, dec, pdec, src, &all, dst, pdst, NULL, 2), 1);
 	/* The record names that tile. */
 	uint8_t *buf;
 	size_t len;
@@ -703,18 +806,18 @@ static void test_diff_full_damage(void **state)
 	assert_int_equal(xport_get_be16(buf + XPORT_TILES_HDR_SIZE + 2), 2);
 	free(buf);
 	/* The same damage again with nothing changed: an empty delta. */
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 3), 0);
+	assert_int_equal(ref_frame(enc, dec, pdec, src, &all, dst, pdst, NULL, 3), 0);
 	/* Across a corner of four tiles, in the bottom-right clipped tile, and
 	 * a change that only touches the X byte of the last pixel. */
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 760, 56, 16, 16);
 	pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, src, 0, 0, 0, 0, 1590, 590, 10, 10);
 	uint32_t *d = pixman_image_get_data(src);
 	d[(h - 1) * w + w / 2] ^= 0x01000000u;
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 4), 4 + 1 + 1);
+	assert_int_equal(ref_frame(enc, dec, pdec, src, &all, dst, pdst, NULL, 4), 4 + 1 + 1);
 	/* A tile that changes back is a change too: the reference is the frame
 	 * emitted last. */
 	d[(h - 1) * w + w / 2] ^= 0x01000000u;
-	assert_int_equal(ref_frame(enc, dec, src, &all, dst, pdst, NULL, 5), 1);
+	assert_int_equal(ref_frame(enc, dec, pdec, src, &all, dst, pdst, NULL, 5), 1);
 	pixman_image_unref(white);
 
 	assert_int_equal(xport_tile_encode_diff(enc, XPORT_TILES_KEY, 0, 0, &buf, &len), -EINVAL);
@@ -728,6 +831,7 @@ static void test_diff_full_damage(void **state)
 	pixman_region32_fini(&all);
 	xport_tile_encoder_destroy(enc);
 	xport_tile_decoder_destroy(dec);
+	xport_tile_decoder_destroy(pdec);
 	pixman_image_unref(src);
 	pixman_image_unref(dst);
 	pixman_image_unref(pdst);
@@ -744,9 +848,10 @@ static void diff_sequence(int w, int h)
 	paint(src, 0, 0, w, h, false);
 	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h, 6);
 	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	struct xport_tile_decoder *pdec = xport_tile_decoder_create();
 	pixman_region32_t damage;
 	pixman_region32_init(&damage);
-	ref_frame(enc, dec, src, NULL, a, p, b, 1);
+	ref_frame(enc, dec, pdec, src, NULL, a, p, b, 1);
 	for (uint32_t f = 2; f < 60; f++) {
 		copy_image(prev, src);
 		pixman_region32_clear(&damage);
@@ -770,7 +875,7 @@ static void diff_sequence(int w, int h)
 				(int)(next_rand() % (unsigned)h), 100, 100);
 		}
 		bool join = next_rand() % 10 == 0;
-		uint32_t n = ref_frame(enc, dec, src, &damage, a, p, join ? b : NULL, f);
+		uint32_t n = ref_frame(enc, dec, pdec, src, &damage, a, p, join ? b : NULL, f);
 		assert_int_equal(n, tiles_differing(prev, src));
 		if (!join) {
 			/* b is a receiver too: the same delta keeps it exact. */
@@ -780,6 +885,7 @@ static void diff_sequence(int w, int h)
 	pixman_region32_fini(&damage);
 	xport_tile_encoder_destroy(enc);
 	xport_tile_decoder_destroy(dec);
+	xport_tile_decoder_destroy(pdec);
 	pixman_image_unref(src);
 	pixman_image_unref(prev);
 	pixman_image_unref(a);
@@ -827,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_random_corruption),
 		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_packed_size),
+		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_diff_full_damage),
 		cmocka_unit_test(test_diff_sequence),
 		cmocka_unit_test(test_diff_resync),
