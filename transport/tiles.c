@@ -58,7 +58,9 @@ struct xport_tile_encoder {
  * - up to PACKED_RUNS_STRONG runs in up to PACKED_STRONG_BYTES of records
  *   (a needle, a cursor, digits): level 9, which finds the repeats a row
  *   apart: a 16x16 square moved across two tiles packs into 63 bytes (142
- *   at level 1) in ~25 us;
+ *   at level 1) in ~25 us; as chunks of the zone's delta stream (tiles.h),
+ *   where the frames before are the dictionary: 34 instead of 71 bytes a
+ *   frame for a square moving by a few pixels (test-tiles);
  * - up to PACKED_RUNS_MAX: level 3 (every bar of a 1920x720 frame changing
  *   colour, as `make bench` vnc's full-frame does: 5.9 MB of records into
  *   4.5 KB on average in 1-2 ms, where LZ4 tiles take ~52 KB and level 1
@@ -71,6 +73,7 @@ struct xport_tile_encoder {
 #define PACKED_RUNS_MAX 8192u
 #define PACKED_LEVEL_STRONG 9
 #define PACKED_LEVEL 3
+#define STREAM_TABLE_LOG 17
 
 static bool format_ok(pixman_image_t *image)
 {
@@ -126,7 +129,12 @@ struct xport_tile_encoder *xport_tile_encoder_create(uint32_t width, uint32_t he
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_compressionLevel,
 			PACKED_LEVEL_STRONG)) ||
 		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_windowLog,
-			XPORT_TILES_STREAM_WINDOW_LOG))) {
+			XPORT_TILES_STREAM_WINDOW_LOG)) ||
+		/* Level 9's tables for a stream of unknown size are 4-8 MiB,
+		 * cleared at every start (a join, a key request): 2^17 entries
+		 * each do for chunks of at most PACKED_STRONG_BYTES. */
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_hashLog, STREAM_TABLE_LOG)) ||
+		ZSTD_isError(ZSTD_CCtx_setParameter(enc->zs, ZSTD_c_chainLog, STREAM_TABLE_LOG))) {
 		xport_tile_encoder_destroy(enc);
 		return NULL;
 	}

@@ -578,6 +578,58 @@ static void test_stream(void **state)
 		single);
 	assert_true(chained * 3 < single * 2);
 
+	/* Hostile chunks after a good start: a corrupted CONT chunk fails or
+	 * applies, never reads or writes out of bounds (ASan), and what it
+	 * wrote is in the applied region. */
+	{
+		uint8_t *c1, *c2;
+		size_t l1, l2;
+		pixman_image_t *base = new_image(w, h), *t = new_image(w, h);
+		copy_image(base, img);
+		pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 200, 100, 16, 16);
+		assert_true(xport_tile_encoder_diff(enc, img, &all, true) > 0);
+		assert_int_equal(xport_tile_encode_packed(enc, 0, 50, 0, &c1, &l1), 0);
+		pixman_image_composite32(PIXMAN_OP_SRC, white, NULL, img, 0, 0, 0, 0, 203, 102, 16, 16);
+		assert_true(xport_tile_encoder_diff(enc, img, &all, true) > 0);
+		assert_int_equal(xport_tile_encode_packed(enc, XPORT_TILES_CONT, 51, 0, &c2, &l2), 0);
+		assert_true(c2[1] & XPORT_TILES_CONT);
+		uint8_t *m = malloc(l2);
+		for (unsigned i = 0; i < 300; i++) {
+			struct xport_tile_decoder *d = xport_tile_decoder_create();
+			copy_image(t, base);
+			apply_ok(d, c1, l1, t, &applied);
+			pixman_image_t *before = new_image(w, h);
+			copy_image(before, t);
+			memcpy(m, c2, l2);
+			unsigned flips = 1 + next_rand() % 3;
+			for (unsigned k = 0; k < flips; k++) {
+				/* Mostly in the zstd data, sometimes the header. */
+				size_t at = next_rand() % 8 ? XPORT_TILES_HDR_SIZE +
+					next_rand() % (l2 - XPORT_TILES_HDR_SIZE) : next_rand() % l2;
+				m[at] ^= (uint8_t)(1u << (next_rand() % 8));
+			}
+			pixman_region32_clear(&applied);
+			int r = xport_tiles_apply(d, m, l2, t, &applied);
+			assert_true(r == 0 || r == -EBADMSG || r == -EINVAL);
+			uint32_t *pt = pixman_image_get_data(t), *pb = pixman_image_get_data(before);
+			for (int y = 0; y < h; y++) {
+				for (int x = 0; x < w; x++) {
+					if (pt[y * w + x] != pb[y * w + x]) {
+						assert_true(pixman_region32_contains_point(&applied, x, y,
+							NULL));
+					}
+				}
+			}
+			pixman_image_unref(before);
+			xport_tile_decoder_destroy(d);
+		}
+		free(m);
+		free(c1);
+		free(c2);
+		pixman_image_unref(base);
+		pixman_image_unref(t);
+	}
+
 	/* b joins (key frame); the server starts a new stream for it, which a
 	 * receiver that has the old one decodes all the same. */
 	assert_int_equal(xport_tile_encode(enc, img, NULL, XPORT_TILES_KEY, 0, 0, &kf, &kf_len), 0);
