@@ -61,6 +61,7 @@ struct receiver {
 	unsigned packed;        /* packed deltas applied */
 	unsigned stages_inband; /* last packets with the stages element */
 	unsigned stages_app;    /* RTCP APP STAGES */
+	unsigned rtcp_app_only; /* reduced-size RTCP: an APP alone */
 	unsigned bad;    /* frames that did not apply: always a failure */
 	uint64_t lost;
 	uint64_t last_hb_ns;
@@ -136,6 +137,9 @@ static void on_udp(void *data, int fd, uint32_t events)
 			if (xport_rtcp_parse(buf, (size_t)n, &info) == 0 && info.has_app &&
 				info.app_subtype == XPORT_RTCP_APP_STAGES) {
 				r->stages_app++;
+			}
+			if (buf[1] == XPORT_RTCP_APP && n == 16) {
+				r->rtcp_app_only++;
 			}
 			continue;
 		}
@@ -629,7 +633,11 @@ static void test_versions(void **state)
 	assert_false(a.last_packed);
 	struct gs_control_zone_stats st1 = zone_stats(s);
 	assert_int_equal(st1.packed - st0.packed, 5);
-	run_until(s, never, NULL, 50);
+	/* Idle for 200 ms: keepalives every 40 ms, reduced-size (the frame
+	 * id's APP alone) to the version 4 client, full reports to the other. */
+	run_until(s, never, NULL, 200);
+	assert_true(a.rtcp_app_only >= 2);
+	assert_int_equal(b.rtcp_app_only, 0);
 	assert_true(a.stages_inband - a_inband >= 6);
 	assert_int_equal(a.stages_app, 0);
 	assert_int_equal(b.stages_inband, 0);
