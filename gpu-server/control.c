@@ -528,7 +528,8 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		c->packets_sent++;
 		size_t dgram = msgs[i].msg_hdr.msg_iov[0].iov_len + msgs[i].msg_hdr.msg_iov[1].iov_len;
 		/* RTP payload octets (RFC 3550): what follows the RTP header. */
-		c->octets_sent += (uint32_t)(dgram - XPORT_RTP_MEDIA_HDR_SIZE);
+		c->octets_sent += (uint32_t)(dgram - (inband[i] ? XPORT_RTP_MEDIA_HDR_STAGES_SIZE :
+			XPORT_RTP_MEDIA_HDR_SIZE));
 		z->stats.packets++;
 		z->stats.bytes += dgram;
 		c->seq++;
@@ -618,9 +619,9 @@ static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_o
 }
 
 /* Hands the zone's next frame to every client: key to those that need one,
- * delta to the others, or old to those before version 4 (NULL: out of
- * memory, or a codec whose deltas a client that needs a key cannot use: it
- * waits for the key frame). Takes the references. */
+ * delta to the others, or, in a tiles zone, old to those before version 4
+ * (NULL: out of memory, or a codec whose deltas a client that needs a key
+ * cannot use: it waits for the key frame). Takes the references. */
 static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *delta,
 	struct gs_frame *old, bool refresh)
 {
@@ -629,7 +630,10 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 		if (c->zone != z) {
 			continue;
 		}
-		struct gs_frame *f = c->needs_key ? key : client_packed(c) ? delta : old;
+		/* Older clients of a tiles zone take the unpacked delta; of other
+		 * zones, the same frames as everyone. */
+		struct gs_frame *f = c->needs_key ? key :
+			z->codec != XPORT_CODEC_TILES || client_packed(c) ? delta : old;
 		if (!f) {
 			c->needs_key = true;
 			c->in_stream = false;
@@ -924,9 +928,12 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		size_t off, len;
 		/* The same bytes as the first time, stages included. */
 		uint32_t us[3];
-		frame_stages_24(f, sent_ns, us);
+		bool stages = client_packed(c) && index + 1 == f->m.count;
+		if (stages) {
+			frame_stages_24(f, sent_ns, us);
+		}
 		size_t hlen = xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
-			info->nack_seq[i], client_packed(c) ? us : NULL, hdr, &off, &len);
+			info->nack_seq[i], stages ? us : NULL, hdr, &off, &len);
 		struct iovec iov[2] = { { hdr, hlen }, { (void *)(f->m.data + off), len } };
 		uint8_t sp[XPORT_MEDIA_HDR_MAX + XPORT_MEDIA_MTU_MAX + XPORT_SRTP_MAX_OVERHEAD];
 		if (c->srtp) {

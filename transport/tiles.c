@@ -404,6 +404,9 @@ static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, siz
 int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *image,
 	const pixman_region32_t *damage, bool xor)
 {
+	/* Nothing of an earlier diff is left to encode, whatever happens. */
+	enc->n_changed = 0;
+	enc->xrec_valid = false;
 	if (!image_fits(enc, image)) {
 		return -EINVAL;
 	}
@@ -748,7 +751,7 @@ void xport_tile_decoder_break(struct xport_tile_decoder *dec)
 	dec->stream_ok = false;
 }
 
-int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+static int apply_frame(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
 	pixman_image_t *dst, pixman_region32_t *applied)
 {
 	struct xport_tiles_header h;
@@ -798,11 +801,20 @@ int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t
 	r = apply_records(dec, buf, len, (h.flags & XPORT_TILES_PACKED) ? 0 : XPORT_TILES_HDR_SIZE,
 		&h, (uint8_t *)pixman_image_get_data(dst), (size_t)pixman_image_get_stride(dst), &run,
 		applied);
-	if (r < 0) {
-		dec->stream_ok = false;
-	}
 	/* Also on error: *applied must cover every pixel written. */
 	run_flush(&run, applied);
+	return r;
+}
+
+int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t len,
+	pixman_image_t *dst, pixman_region32_t *applied)
+{
+	int r = apply_frame(dec, buf, len, dst, applied);
+	if (r < 0) {
+		/* A frame that did not apply is a dropped frame: whatever the
+		 * stream held is behind the server's now. */
+		dec->stream_ok = false;
+	}
 	return r;
 }
 

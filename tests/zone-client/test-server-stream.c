@@ -67,8 +67,17 @@ struct receiver {
 	uint64_t last_hb_ns;
 };
 
+/* The zone's codec for the next setup() (tiles unless a test says). */
+static uint8_t zone_codec = XPORT_CODEC_TILES;
+
 static void rx_frame(struct receiver *r, const struct xport_reasm_frame *f)
 {
+	if (zone_codec != XPORT_CODEC_TILES) {
+		/* Other codecs: which frames arrive is what is tested. */
+		r->frames++;
+		r->keys += f->key;
+		return;
+	}
 	struct xport_tiles_header h;
 	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 || h.width != W || h.height != H) {
 		r->bad++;
@@ -475,7 +484,7 @@ static int setup(void **state)
 	fill(s, 0, 0, W, H, false);
 	struct gs_zone_desc zone = { .name = "z", .width = W, .height = H, .refresh_hz = 60,
 		.pace_pct = 25, .priority = -1, .dscp = -1,
-		.image = s->img };
+		.image = s->img, .codec = zone_codec };
 	s->ctl = gs_control_create(s->loop, "127.0.0.1:0", &zone, 1, &server_listener, s);
 	assert_non_null(s->ctl);
 	*state = s;
@@ -647,6 +656,42 @@ static void test_versions(void **state)
 	receiver_stop(&b);
 }
 
+static int setup_raw(void **state)
+{
+	zone_codec = XPORT_CODEC_RAW;
+	return setup(state);
+}
+
+static int teardown_raw(void **state)
+{
+	zone_codec = XPORT_CODEC_TILES;
+	return teardown(state);
+}
+
+/* A raw zone (every frame whole): clients of every version get every
+ * frame; only tiles zones serve older clients frames of their own. */
+static void test_raw_versions(void **state)
+{
+	struct server *s = *state;
+	struct receiver a, b;
+	receiver_start_version(&a, "a", s->loop, gs_control_port(s->ctl), 0);
+	receiver_start_version(&b, "b", s->loop, gs_control_port(s->ctl), 3);
+	struct receiver *both[] = { &a, &b };
+	/* Each join makes a frame (a key frame for the joiner, the same
+	 * frame for the other: every raw frame is whole). */
+	run_until(s, never, NULL, 300);
+	assert_true(a.frames >= 1 && b.frames >= 1);
+	for (int i = 0; i < 10; i++) {
+		fill(s, 8 * i, 0, 16, 16, false);
+		flip(s);
+		expect_frames(s, both, 2, 1);
+	}
+	assert_int_equal(a.w.version, XPORT_CTL_VERSION);
+	assert_int_equal(b.w.version, 3);
+	receiver_stop(&a);
+	receiver_stop(&b);
+}
+
 int main(void)
 {
 	zl_log_init(getenv("ZONAL_DEBUG") ? ZL_DEBUG : ZL_WARN);
@@ -656,6 +701,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fell_behind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejoin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_versions, setup_raw, teardown_raw),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
