@@ -20,8 +20,9 @@ uint64_t zc_samples_percentile(struct zc_samples *s, double pct);
  * zone composed, server), encode (-> encoded, server), send (-> first
  * packet sent: queue and pacing, server), network (-> last packet received
  * here), decode (-> verified and decoded), present (-> on the panel). The
- * server's stages come in RTCP (media.h APP STAGES); across hosts the
- * network stage uses the clock offset, like the latency. */
+ * server's stages come in the frame's last packet (media.h
+ * XPORT_MEDIA_EXT_STAGES) or, from older servers, in RTCP (APP STAGES);
+ * across hosts the network stage uses the clock offset, like the latency. */
 enum zc_stage {
 	ZC_STAGE_COMPOSE,
 	ZC_STAGE_ENCODE,
