@@ -672,28 +672,10 @@ static uint32_t zone_crc(struct gs_zone *z, bool all)
 		pixman_region32_reset(&z->crc_dirty, &(pixman_box32_t){ 0, 0,
 			pixman_image_get_width(z->image), pixman_image_get_height(z->image) });
 	}
-	uint32_t h = (uint32_t)pixman_image_get_height(z->image);
-	const void *data = pixman_image_get_data(z->image);
-	size_t stride = (size_t)pixman_image_get_stride(z->image);
-	size_t row = (size_t)pixman_image_get_width(z->image) * 4;
-	int n;
-	const pixman_box32_t *b = pixman_region32_rectangles(&z->crc_dirty, &n);
-	int32_t done_y1 = -1, done_y2 = -1;
-	for (int i = 0; i < n; i++) {
-		/* Boxes come in bands of equal y: each row once. */
-		if (b[i].y1 == done_y1 && b[i].y2 == done_y2) {
-			continue;
-		}
-		uint32_t y1 = b[i].y1 < 0 ? 0 : (uint32_t)b[i].y1;
-		uint32_t y2 = b[i].y2 < 0 ? 0 : (uint32_t)b[i].y2 > h ? h : (uint32_t)b[i].y2;
-		if (y1 < y2) {
-			xport_crc32c_row_crcs(data, stride, row, y1, y2, z->row_crc);
-		}
-		done_y1 = b[i].y1;
-		done_y2 = b[i].y2;
-	}
+	xport_tiles_region_row_crcs(z->image, &z->crc_dirty, z->row_crc);
 	pixman_region32_clear(&z->crc_dirty);
-	return xport_crc32c_fold_rows(z->crc_shift, z->row_crc, h);
+	return xport_crc32c_fold_rows(z->crc_shift, z->row_crc,
+		(size_t)pixman_image_get_height(z->image));
 }
 
 /* Emits the next frame of tiles zone z to every client: a delta of damage

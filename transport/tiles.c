@@ -824,3 +824,28 @@ uint32_t xport_tiles_image_crc(pixman_image_t *image)
 		(size_t)pixman_image_get_stride(image), (size_t)pixman_image_get_width(image) * 4,
 		(size_t)pixman_image_get_height(image));
 }
+
+void xport_tiles_region_row_crcs(pixman_image_t *image, const pixman_region32_t *region,
+	uint32_t *rows)
+{
+	uint32_t h = (uint32_t)pixman_image_get_height(image);
+	const void *data = pixman_image_get_data(image);
+	size_t stride = (size_t)pixman_image_get_stride(image);
+	size_t row = (size_t)pixman_image_get_width(image) * 4;
+	int n;
+	const pixman_box32_t *b = pixman_region32_rectangles((pixman_region32_t *)region, &n);
+	int32_t done_y1 = -1, done_y2 = -1;
+	for (int i = 0; i < n; i++) {
+		/* Boxes come in bands of equal y: each row once. */
+		if (b[i].y1 == done_y1 && b[i].y2 == done_y2) {
+			continue;
+		}
+		uint32_t y1 = b[i].y1 < 0 ? 0 : (uint32_t)b[i].y1;
+		uint32_t y2 = b[i].y2 < 0 ? 0 : (uint32_t)b[i].y2 > h ? h : (uint32_t)b[i].y2;
+		if (y1 < y2) {
+			xport_crc32c_row_crcs(data, stride, row, y1, y2, rows);
+		}
+		done_y1 = b[i].y1;
+		done_y2 = b[i].y2;
+	}
+}

@@ -194,6 +194,12 @@ int xport_tiles_apply(struct xport_tile_decoder *dec, const uint8_t *buf, size_t
  * delta stream is broken until the next chunk that starts one. */
 void xport_tile_decoder_break(struct xport_tile_decoder *dec);
 
+/* rows[y] = CRC32C of row y of image (width * 4 bytes) for every row that
+ * region touches (clipped to the image), each row once: what the frame CRC
+ * is folded from (crc32c.h xport_crc32c_fold_rows). */
+void xport_tiles_region_row_crcs(pixman_image_t *image, const pixman_region32_t *region,
+	uint32_t *rows);
+
 /* CRC32C of a whole x8r8g8b8 image, as the frame header's crc. */
 uint32_t xport_tiles_image_crc(pixman_image_t *image);
 

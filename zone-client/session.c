@@ -761,28 +761,13 @@ static void present_front(struct zc_session *s, const struct pending_present *p,
 static uint32_t back_crc(struct zc_session *s, bool key, pixman_region32_t *applied)
 {
 	uint32_t h = s->welcome.height;
-	const void *data = pixman_image_get_data(s->back);
-	size_t stride = (size_t)pixman_image_get_stride(s->back), row = (size_t)s->welcome.width * 4;
 	if (key || !s->rows_valid) {
-		xport_crc32c_row_crcs(data, stride, row, 0, h, s->back_rows);
+		xport_crc32c_row_crcs(pixman_image_get_data(s->back),
+			(size_t)pixman_image_get_stride(s->back), (size_t)s->welcome.width * 4, 0, h,
+			s->back_rows);
 	} else {
 		memcpy(s->back_rows, s->front_rows, sizeof(uint32_t) * h);
-		int n;
-		const pixman_box32_t *b = pixman_region32_rectangles(applied, &n);
-		int32_t done_y1 = -1, done_y2 = -1;
-		for (int i = 0; i < n; i++) {
-			/* Boxes come in bands of equal y: each row once. */
-			if (b[i].y1 == done_y1 && b[i].y2 == done_y2) {
-				continue;
-			}
-			uint32_t y1 = b[i].y1 < 0 ? 0 : (uint32_t)b[i].y1;
-			uint32_t y2 = (uint32_t)b[i].y2 > h ? h : (uint32_t)b[i].y2;
-			if (y1 < y2) {
-				xport_crc32c_row_crcs(data, stride, row, y1, y2, s->back_rows);
-			}
-			done_y1 = b[i].y1;
-			done_y2 = b[i].y2;
-		}
+		xport_tiles_region_row_crcs(s->back, applied, s->back_rows);
 	}
 	return xport_crc32c_fold_rows(s->crc_shift, s->back_rows, h);
 }
