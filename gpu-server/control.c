@@ -56,6 +56,7 @@ struct gs_frame {
 	unsigned refs;
 	struct xport_media_frame m;
 	uint8_t *data;
+	uint8_t tiles_flags; /* tiles: the payload's (XPORT_TILES_PACKED, ...) */
 	/* Its way through the server (CLOCK_MONOTONIC; 0: unknown). */
 	uint64_t composed_ns, encoded_ns;
 };
@@ -266,24 +267,14 @@ static uint32_t stage_us(uint64_t t, uint64_t capture)
 }
 
 /* Where frame f's time went here: composed, encoded, first packet sent at
- * sent_ns (media.h, APP STAGES and the stages element). */
+ * sent_ns (media.h, APP STAGES and the stages element, whose writer
+ * saturates to 24 bits: unknown stays unknown). */
 static void frame_stages(const struct gs_frame *f, uint64_t sent_ns, uint32_t us[3])
 {
 	uint64_t cap = f->m.capture_ns;
 	us[0] = stage_us(f->composed_ns, cap);
 	us[1] = stage_us(f->encoded_ns, cap);
 	us[2] = stage_us(sent_ns, cap);
-}
-
-/* The 24-bit stages of the in-band element (XPORT_RTP_STAGE_MAX: unknown). */
-static void frame_stages_24(const struct gs_frame *f, uint64_t sent_ns, uint32_t us[3])
-{
-	frame_stages(f, sent_ns, us);
-	for (unsigned k = 0; k < 3; k++) {
-		if (us[k] > XPORT_RTP_STAGE_MAX) {
-			us[k] = XPORT_RTP_STAGE_MAX;
-		}
-	}
 }
 
 /* Tells the client where frame f's time went here (media.h, APP STAGES):
@@ -472,7 +463,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		bool last = pkt + 1 == f->m.count;
 		inband[n] = last && client_packed(c) && xport_media_stages_fit(&f->m);
 		if (inband[n]) {
-			frame_stages_24(f, qi == 0 && c->next_packet > 0 ? c->q0_sent_ns : now, us);
+			frame_stages(f, qi == 0 && c->next_packet > 0 ? c->q0_sent_ns : now, us);
 		}
 		size_t hlen = xport_media_packet(&f->m, pkt, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
 			(uint16_t)(c->seq + n), inband[n] ? us : NULL, hdrs[n], &off, &len);
@@ -584,16 +575,20 @@ static void client_enqueue(struct gs_client *c, struct gs_frame *f)
 	c->queue[c->q_len++] = f;
 }
 
-/* Before a frame: which kinds the zone's clients need (a key frame, the
- * next delta; need_old: the next delta as clients before version 4 take
- * it, tiles only, may be NULL); a client whose queue is full starts over
- * from a key frame. */
-static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_out,
-	bool *need_old_out)
+/* Before a frame: which kinds the zone's clients need; a client whose
+ * queue is full starts over from a key frame. */
+struct zone_needs {
+	bool key;   /* a key frame */
+	bool delta; /* the next delta (tiles: as version 4 clients take it) */
+	bool old;   /* tiles: the next delta as LZ4 tiles, for clients before 4 */
+	bool cont;  /* tiles: every version 4 client in step has every chunk of
+	             * the delta stream since its start: the delta may go on */
+};
+
+static struct zone_needs zone_needs(struct gs_zone *z)
 {
-	struct gs_control *ctl = z->ctl;
-	bool need_key = false, need_delta = false, need_old = false;
-	for (struct gs_client *c = ctl->clients; c; c = c->next) {
+	struct zone_needs n = { .cont = true };
+	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
 		if (c->zone != z) {
 			continue;
 		}
@@ -604,18 +599,16 @@ static void zone_needs(struct gs_zone *z, bool *need_key_out, bool *need_delta_o
 			z->stats.queue_drops++;
 			zl_dbg("xport", "zone %s: client %s fell behind; key frame", z->name, c->name);
 		}
-		need_key |= c->needs_key;
-		if (!need_old_out || client_packed(c)) {
-			need_delta |= !c->needs_key;
+		if (c->needs_key) {
+			n.key = true;
+		} else if (z->codec != XPORT_CODEC_TILES || client_packed(c)) {
+			n.delta = true;
+			n.cont &= c->in_stream;
 		} else {
-			need_old |= !c->needs_key;
+			n.old = true;
 		}
 	}
-	*need_key_out = need_key;
-	*need_delta_out = need_delta;
-	if (need_old_out) {
-		*need_old_out = need_old;
-	}
+	return n;
 }
 
 /* Hands the zone's next frame to every client: key to those that need one,
@@ -641,7 +634,7 @@ static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *
 		}
 		if (f == key) {
 			c->in_stream = false;
-		} else if (z->codec == XPORT_CODEC_TILES && (f->data[1] & XPORT_TILES_STREAM)) {
+		} else if (f->tiles_flags & XPORT_TILES_STREAM) {
 			c->in_stream = true;
 		}
 		if (c->needs_key) {
@@ -684,9 +677,8 @@ static uint32_t zone_crc(struct gs_zone *z, bool all)
 static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64_t capture_ns,
 	bool refresh)
 {
-	bool need_key, need_delta, need_old;
-	zone_needs(z, &need_key, &need_delta, &need_old);
-	if (!need_key && !need_delta && !need_old) {
+	struct zone_needs need = zone_needs(z);
+	if (!need.key && !need.delta && !need.old) {
 		return;
 	}
 	/* The zone image is composed by now (the compositor runs on flush). */
@@ -695,47 +687,41 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 	 * frame emitted last (guests damage more than they change). A frame
 	 * that includes a key frame compares every tile: that brings the
 	 * encoder's reference in step after frames nobody received. */
-	int changed = xport_tile_encoder_diff(z->enc, z->image, need_key ? NULL : damage,
-		need_delta);
-	/* The delta may continue the zone's delta stream if everyone it goes
-	 * to (the version 4 clients in step) has every chunk of it. */
-	bool cont = true;
-	for (struct gs_client *c = z->ctl->clients; c; c = c->next) {
-		if (c->zone == z && !c->needs_key && client_packed(c) && !c->in_stream) {
-			cont = false;
-		}
-	}
-	if (changed <= 0 && !need_key) {
+	int changed = xport_tile_encoder_diff(z->enc, z->image, need.key ? NULL : damage,
+		need.delta);
+	if (changed <= 0 && !need.key) {
 		/* Damage that changed nothing: no frame (and no CRC pass). */
 		z->stats.unchanged++;
 		return;
 	}
 	z->frame_id++;
 	/* The receiver's proof, the CRC of the whole image. */
-	uint32_t crc = zone_crc(z, need_key || !damage);
+	uint32_t crc = zone_crc(z, need.key || !damage);
 	uint8_t flags = refresh ? XPORT_TILES_REFRESH : 0;
 	struct gs_frame *key = NULL, *delta = NULL, *old = NULL;
 	uint8_t *data;
 	size_t len;
-	if (need_delta && xport_tile_encode_packed(z->enc, flags | (cont ? XPORT_TILES_CONT : 0),
-		z->frame_id - 1, crc, &data, &len) == 0) {
+	if (need.delta && xport_tile_encode_packed(z->enc,
+		flags | (need.cont ? XPORT_TILES_CONT : 0), z->frame_id - 1, crc, &data, &len) == 0) {
+		uint8_t kind = data[1]; /* the payload header's flags: what it made */
 		delta = frame_create(z, data, len, false, capture_ns);
-		if (delta && (data[1] & XPORT_TILES_PACKED)) {
-			z->stats.packed++;
+		if (delta) {
+			delta->tiles_flags = kind;
+			z->stats.packed += (kind & XPORT_TILES_PACKED) != 0;
 		}
 	}
-	if (need_old && delta && !(delta->data[1] & XPORT_TILES_PACKED)) {
+	if (need.old && delta && !(delta->tiles_flags & XPORT_TILES_PACKED)) {
 		/* Not packed after all (empty, or video-like): the same bytes. */
 		old = delta;
 		old->refs++;
-	} else if (need_old && xport_tile_encode_diff(z->enc, flags, z->frame_id - 1, crc, &data,
+	} else if (need.old && xport_tile_encode_diff(z->enc, flags, z->frame_id - 1, crc, &data,
 		&len) == 0) {
 		old = frame_create(z, data, len, false, capture_ns);
 	}
-	if (need_delta || need_old) {
+	if (need.delta || need.old) {
 		z->stats.delta_tiles += changed > 0 ? (uint64_t)changed : 0;
 	}
-	if (need_key && xport_tile_encode(z->enc, z->image, NULL, flags | XPORT_TILES_KEY, 0, crc,
+	if (need.key && xport_tile_encode(z->enc, z->image, NULL, flags | XPORT_TILES_KEY, 0, crc,
 		&data, &len) == 0) {
 		key = frame_create(z, data, len, true, capture_ns);
 		z->stats.key_frames++;
@@ -758,12 +744,11 @@ static void zone_emit(struct gs_zone *z, const pixman_region32_t *damage, uint64
 static void zone_emit_coded(struct gs_zone *z, const uint8_t *bitstream, size_t len, bool key,
 	uint64_t capture_ns, uint64_t composed_ns, bool refresh)
 {
-	bool need_key, need_delta;
-	zone_needs(z, &need_key, &need_delta, NULL);
-	if (!need_key && !need_delta) {
+	struct zone_needs need = zone_needs(z);
+	if (!need.key && !need.delta) {
 		return;
 	}
-	if (!key && !need_delta) {
+	if (!key && !need.delta) {
 		return; /* everyone waits for a key frame */
 	}
 	uint8_t *data = malloc(XPORT_CODED_HDR_SIZE + len);
@@ -912,7 +897,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		uint32_t us[3];
 		bool stages = client_packed(c) && index + 1 == f->m.count;
 		if (stages) {
-			frame_stages_24(f, sent_ns, us);
+			frame_stages(f, sent_ns, us);
 		}
 		size_t hlen = xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
 			info->nack_seq[i], stages ? us : NULL, hdr, &off, &len);
