@@ -54,8 +54,7 @@ static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id
 				return -EBADMSG;
 			}
 			for (unsigned k = 0; k < 3; k++) {
-				const uint8_t *v = p + i + 3 * k;
-				pkt->stages_us[k] = (uint32_t)v[0] << 16 | (uint32_t)v[1] << 8 | v[2];
+				pkt->stages_us[k] = xport_get_be24(p + i + 3 * k);
 			}
 			pkt->has_stages = true;
 		}
@@ -154,11 +153,8 @@ size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_pac
 	xport_put_be16(buf + 14, 6);
 	buf[30] = (uint8_t)(ext_stages << 4 | (9 - 1));
 	for (unsigned k = 0; k < 3; k++) {
-		uint32_t v = p->stages_us[k] > XPORT_RTP_STAGE_MAX ? XPORT_RTP_STAGE_MAX :
-			p->stages_us[k];
-		buf[31 + 3 * k] = (uint8_t)(v >> 16);
-		buf[32 + 3 * k] = (uint8_t)(v >> 8);
-		buf[33 + 3 * k] = (uint8_t)v;
+		xport_put_be24(buf + 31 + 3 * k, p->stages_us[k] > XPORT_RTP_STAGE_MAX ?
+			XPORT_RTP_STAGE_MAX : p->stages_us[k]);
 	}
 	return XPORT_RTP_MEDIA_HDR_STAGES_SIZE;
 }
