@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,39 +80,15 @@ static uint64_t shown_t[MAX_SEQ];
 static _Atomic uint64_t first_marker_ns;
 static _Atomic bool stop;
 
-static int connect_unix(const char *path)
+/* Connects a stream socket to a, trying for 10 s (start-up: QEMU may not
+ * listen yet); what names a for the error. */
+static int connect_retry(const struct sockaddr *a, socklen_t len, const char *what)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		fprintf(stderr, "rfb-latency: socket path too long: %s\n", path);
-		return -1;
-	}
-	strcpy(a.sun_path, path);
-	for (int i = 0; i < 100; i++) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			return fd;
-		}
-		if (fd >= 0) {
-			close(fd);
-		}
-		usleep(100000); /* start-up: QEMU may not listen yet */
-	}
-	fprintf(stderr, "rfb-latency: connect %s: %s\n", path, strerror(errno));
-	return -1;
-}
-
-static int connect_tcp(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd;
 
 	for (int i = 0; i < 100; i++) {
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		fd = socket(a->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, a, len) == 0) {
 			return fd;
 		}
 		if (fd >= 0) {
@@ -119,20 +96,43 @@ static int connect_tcp(int port)
 		}
 		usleep(100000);
 	}
-	fprintf(stderr, "rfb-latency: connect 127.0.0.1:%d: %s\n", port, strerror(errno));
+	fprintf(stderr, "rfb-latency: connect %s: %s\n", what, strerror(errno));
 	return -1;
 }
 
-/* Segments this end sent (TCP_INFO), 0 if unknown. */
-static uint64_t tcp_segs_out(int fd)
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "rfb-latency: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	return connect_retry((struct sockaddr *)&a, sizeof(a), path);
+}
+
+static int connect_tcp(const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)),
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	return connect_retry((struct sockaddr *)&a, sizeof(a), port);
+}
+
+/* Segments this end sent (TCP_INFO); false if the kernel would not say. */
+static bool tcp_segs_out(int fd, uint64_t *segs)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
-		return 0;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+		len < offsetof(struct tcp_info, tcpi_segs_out) + sizeof(ti.tcpi_segs_out)) {
+		fprintf(stderr, "rfb-latency: TCP_INFO: %s; no wire bytes\n", strerror(errno));
+		return false;
 	}
-	return ti.tcpi_segs_out;
+	*segs = ti.tcpi_segs_out;
+	return true;
 }
 
 #define TCP_IP_HDR 52 /* IPv4 20 + TCP 20 + timestamps 12 */
@@ -579,7 +579,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		r.tcp = strncmp(vnc, "tcp:", 4) == 0;
-		r.fd = r.tcp ? connect_tcp(atoi(vnc + 4)) : connect_unix(vnc);
+		r.fd = r.tcp ? connect_tcp(vnc + 4) : connect_unix(vnc);
 		if (r.fd < 0) {
 			goto out;
 		}
@@ -623,7 +623,7 @@ int main(int argc, char **argv)
 			in_window = true;
 			bytes0 = r.bytes;
 			sent0 = r.sent;
-			segs_out0 = r.tcp ? tcp_segs_out(r.fd) : 0;
+			r.tcp = r.tcp && tcp_segs_out(r.fd, &segs_out0);
 			cpu0 = cpu_ns();
 		}
 		if (!done && t >= t1) {
@@ -632,7 +632,8 @@ int main(int argc, char **argv)
 			cpu = cpu_ns() - cpu0;
 			bytes = r.bytes - bytes0;
 			sent = r.sent - sent0;
-			segs_out = r.tcp ? tcp_segs_out(r.fd) - segs_out0 : 0;
+			r.tcp = r.tcp && tcp_segs_out(r.fd, &segs_out);
+			segs_out -= segs_out0;
 		}
 		if (t >= t1 + 500000000ull) {
 			break;
