@@ -231,8 +231,14 @@ static struct gs_frame *frame_create(struct gs_zone *z, uint8_t *data, size_t le
 	return f;
 }
 
-/* Does this client take packed tiles deltas and the stages in band
+/* Does this client take the stages in band and reduced-size keepalives
  * (protocol version 4)? */
+static bool client_stages(const struct gs_client *c)
+{
+	return c->version >= XPORT_CTL_VERSION_STAGES;
+}
+
+/* Does this client take packed tiles deltas (protocol version 5)? */
 static bool client_packed(const struct gs_client *c)
 {
 	return c->version >= XPORT_CTL_VERSION_PACKED;
@@ -461,7 +467,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		size_t off, len;
 		uint32_t us[3];
 		bool last = pkt + 1 == f->m.count;
-		inband[n] = last && client_packed(c) && xport_media_stages_fit(&f->m);
+		inband[n] = last && client_stages(c) && xport_media_stages_fit(&f->m);
 		if (inband[n]) {
 			frame_stages(f, qi == 0 && c->next_packet > 0 ? c->q0_sent_ns : now, us);
 		}
@@ -579,9 +585,9 @@ static void client_enqueue(struct gs_client *c, struct gs_frame *f)
  * queue is full starts over from a key frame. */
 struct zone_needs {
 	bool key;   /* a key frame */
-	bool delta; /* the next delta (tiles: as version 4 clients take it) */
-	bool old;   /* tiles: the next delta as LZ4 tiles, for clients before 4 */
-	bool cont;  /* tiles: every version 4 client in step has every chunk of
+	bool delta; /* the next delta (tiles: as version 5 clients take it) */
+	bool old;   /* tiles: the next delta as LZ4 tiles, for clients before 5 */
+	bool cont;  /* tiles: every version 5 client in step has every chunk of
 	             * the delta stream since its start: the delta may go on */
 };
 
@@ -612,7 +618,7 @@ static struct zone_needs zone_needs(struct gs_zone *z)
 }
 
 /* Hands the zone's next frame to every client: key to those that need one,
- * delta to the others, or, in a tiles zone, old to those before version 4
+ * delta to the others, or, in a tiles zone, old to those before version 5
  * (NULL: out of memory, or a codec whose deltas a client that needs a key
  * cannot use: it waits for the key frame). Takes the references. */
 static void zone_send(struct gs_zone *z, struct gs_frame *key, struct gs_frame *delta,
@@ -895,7 +901,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 		size_t off, len;
 		/* The same bytes as the first time, stages included. */
 		uint32_t us[3];
-		bool stages = client_packed(c) && index + 1 == f->m.count;
+		bool stages = client_stages(c) && index + 1 == f->m.count;
 		if (stages) {
 			frame_stages(f, sent_ns, us);
 		}
@@ -939,7 +945,7 @@ static void client_send_sr(struct gs_zone *z, struct gs_client *c, uint64_t now,
 	uint8_t id[4];
 	size_t d;
 	xport_put_be32(id, z->frame_id);
-	bool full = !keepalive || !client_packed(c) || now - c->last_sr_ns >= SR_INTERVAL_NS;
+	bool full = !keepalive || !client_stages(c) || now - c->last_sr_ns >= SR_INTERVAL_NS;
 	if ((full && (xport_rtcp_write_sr(buf, sizeof(buf), z->ssrc, xport_ntp_now(),
 		xport_rtp_ts_90k(now, z->ts_offset), c->packets_sent, c->octets_sent, &a) < 0 ||
 		xport_rtcp_write_sdes_cname(buf + a, sizeof(buf) - a, z->ssrc, cname, &b) < 0)) ||
@@ -1138,7 +1144,7 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.payload_type = XPORT_MEDIA_PT_DEFAULT,
 		.ext_frame_id = XPORT_MEDIA_EXT_FRAME_ID,
 		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
-		.ext_stages = c->version >= XPORT_CTL_VERSION_PACKED ? XPORT_MEDIA_EXT_STAGES : 0,
+		.ext_stages = client_stages(c) ? XPORT_MEDIA_EXT_STAGES : 0,
 		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
 	};
 	if (ctl->have_psk) {

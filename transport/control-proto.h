@@ -45,12 +45,18 @@
 
 #define XPORT_CTL_DEFAULT_PORT 7300
 
-#define XPORT_CTL_VERSION 4     /* the version this code speaks */
+#define XPORT_CTL_VERSION 5     /* the version this code speaks */
 #define XPORT_CTL_VERSION_MIN 1 /* the oldest version it accepts */
-/* Since version 4, the media of a tiles zone may carry packed deltas
- * (tiles.h XPORT_TILES_PACKED) and each frame's server stages in an RTP
- * header extension element (media.h) rather than an RTCP APP. */
-#define XPORT_CTL_VERSION_PACKED 4
+/* Since version 4, each frame's server stages ride in an RTP header
+ * extension element (media.h) rather than an RTCP APP, and idle
+ * keepalives are reduced-size RTCP. Version 4 also had packed deltas made
+ * of whole-tile XOR records, which a server of version 5 no longer makes
+ * (a version 4 client gets LZ4 deltas; its decoder still takes them). */
+#define XPORT_CTL_VERSION_STAGES 4
+/* Since version 5, the media of a tiles zone carries packed deltas whose
+ * XOR records may cover just the changed rectangle of a tile (tiles.h
+ * XPORT_TILE_XOR_RECT). */
+#define XPORT_CTL_VERSION_PACKED 5
 
 #define XPORT_CTL_HDR_SIZE 8
 #define XPORT_CTL_MAX_PAYLOAD 1024

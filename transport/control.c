@@ -171,7 +171,7 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	w->ext_frame_id = p[26];
 	w->ext_capture = p[27];
 	w->tile_size = xport_get_le16(p + 28);
-	w->ext_stages = w->version >= XPORT_CTL_VERSION_PACKED ? p[30] : 0;
+	w->ext_stages = w->version >= XPORT_CTL_VERSION_STAGES ? p[30] : 0;
 	if (len >= XPORT_CTL_WELCOME_AUTH_SIZE && p[32] != 0) {
 		if (p[32] != XPORT_CTL_AUTH_PSK) {
 			return -EBADMSG;

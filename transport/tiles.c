@@ -339,12 +339,14 @@ int xport_tile_encode(struct xport_tile_encoder *enc, pixman_image_t *image,
 }
 
 /* out = new XOR old, and old = new, for n bytes (whole pixels); returns
- * the runs of equal XOR pixels in the row. */
+ * the runs of equal XOR pixels in the row, and in *first and *last the
+ * first and last pixel that changed (*first > *last: none). */
 static size_t xor_copy(uint8_t *restrict out, uint8_t *restrict old, const uint8_t *restrict new,
-	size_t n)
+	size_t n, uint32_t *first, uint32_t *last)
 {
 	size_t runs = 1;
 	uint32_t prev, o;
+	uint32_t lo = UINT32_MAX, hi = 0;
 	memcpy(&prev, new, 4);
 	memcpy(&o, old, 4);
 	prev ^= o;
@@ -356,14 +358,22 @@ static size_t xor_copy(uint8_t *restrict out, uint8_t *restrict old, const uint8
 		memcpy(out + i, &a, 4);
 		runs += a != prev;
 		prev = a;
+		if (a) {
+			lo = lo < i / 4 ? lo : (uint32_t)(i / 4);
+			hi = (uint32_t)(i / 4);
+		}
 	}
 	memcpy(old, new, n);
+	*first = lo;
+	*last = hi;
 	return runs;
 }
 
 /* Brings tile idx of the reference up to date with pixels; returns whether
  * it differed. Identical rows before the first difference are not copied.
- * With xor, a differing tile's XOR record is appended to enc->xrec. */
+ * With xor, a differing tile's XOR record is appended to enc->xrec: the
+ * rectangle of the tile that changed (XPORT_TILE_XOR_RECT), or the whole
+ * tile (XPORT_TILE_XOR) when all of it did. */
 static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, size_t stride,
 	uint32_t idx, bool xor)
 {
@@ -379,25 +389,49 @@ static bool diff_tile(struct xport_tile_encoder *enc, const uint8_t *pixels, siz
 	if (j == h) {
 		return false;
 	}
-	if (xor) {
-		uint8_t *rec = enc->xrec + enc->n_changed * XPORT_TILES_REC_SIZE;
-		uint8_t *data = enc->xdata + enc->xrec_len;
-		put_record(enc, rec, idx, XPORT_TILE_XOR, row_bytes * h);
-		memset(data, 0, j * row_bytes);
-		enc->xrec_runs += j > 0;
+	if (!xor) {
 		for (; j < h; j++) {
-			uint8_t *row = data + j * row_bytes;
-			size_t runs = xor_copy(row, dst + j * row_bytes, src + j * stride, row_bytes);
-			if (j == 0 || memcmp(row, row - row_bytes, row_bytes) != 0) {
-				enc->xrec_runs += runs;
-			}
+			memcpy(dst + j * row_bytes, src + j * stride, row_bytes);
 		}
+		return true;
+	}
+	/* The XOR of rows j.. goes to the rows' places in the record's data;
+	 * then the changed rectangle [x0, x1] x [y0, y1] is cut out of it. */
+	uint8_t *data = enc->xdata + enc->xrec_len;
+	uint32_t y0 = j, y1 = j, x0 = w, x1 = 0;
+	for (; j < h; j++) {
+		uint8_t *row = data + j * row_bytes;
+		uint32_t first, last;
+		size_t runs = xor_copy(row, dst + j * row_bytes, src + j * stride, row_bytes,
+			&first, &last);
+		if (first > last) {
+			continue; /* this row did not change */
+		}
+		y1 = j;
+		x0 = first < x0 ? first : x0;
+		x1 = last > x1 ? last : x1;
+		/* A row repeating the one above is one long match for zstd. */
+		if (j == y0 || memcmp(row, row - row_bytes, row_bytes) != 0) {
+			enc->xrec_runs += runs;
+		}
+	}
+	uint32_t rw = x1 - x0 + 1, rh = y1 - y0 + 1;
+	uint8_t *rec = enc->xrec + enc->n_changed * XPORT_TILES_REC_SIZE;
+	if (rw == w && rh == h) {
+		put_record(enc, rec, idx, XPORT_TILE_XOR, row_bytes * h);
 		enc->xrec_len += row_bytes * h;
 		return true;
 	}
-	for (; j < h; j++) {
-		memcpy(dst + j * row_bytes, src + j * stride, row_bytes);
+	/* Each row moves to an offset no later than its own. */
+	size_t rect_row = (size_t)rw * 4;
+	for (uint32_t r = 0; r < rh; r++) {
+		memmove(data + r * rect_row, data + (y0 + r) * row_bytes + (size_t)x0 * 4, rect_row);
 	}
+	put_record(enc, rec, idx, XPORT_TILE_XOR_RECT, rect_row * rh);
+	rec[5] = (uint8_t)x0;
+	rec[6] = (uint8_t)y0;
+	rec[7] = (uint8_t)rw;
+	enc->xrec_len += rect_row * rh;
 	return true;
 }
 
@@ -663,14 +697,28 @@ static int apply_records(struct xport_tile_decoder *dec, const uint8_t *buf, siz
 			data = off;
 		}
 		uint64_t idx = (uint64_t)row * cols + col;
-		if (col >= cols || row >= rows || (i > 0 && idx <= prev) || rec[5] != 0 ||
-			xport_get_be16(rec + 6) != 0 || dlen > len - data) {
+		bool rect = packed && encoding == XPORT_TILE_XOR_RECT;
+		if (col >= cols || row >= rows || (i > 0 && idx <= prev) ||
+			(!rect && (rec[5] != 0 || xport_get_be16(rec + 6) != 0)) || dlen > len - data) {
 			return -EBADMSG;
 		}
 		prev = idx;
 		uint32_t x = col << h->tile_log2, y = row << h->tile_log2;
 		uint32_t w = h->width - x < tile ? h->width - x : tile;
 		uint32_t th = h->height - y < tile ? h->height - y : tile;
+		if (rect) {
+			/* Its rectangle [x0, x0 + w) x [y0, y0 + th) of the tile. */
+			uint32_t x0 = rec[5], y0 = rec[6], rw = rec[7];
+			if (rw == 0 || x0 + rw > w || y0 >= th || dlen == 0 || dlen % (rw * 4) != 0 ||
+				dlen / (rw * 4) > th - y0) {
+				return -EBADMSG;
+			}
+			x += x0;
+			y += y0;
+			w = rw;
+			th = (uint32_t)(dlen / (rw * 4));
+			encoding = XPORT_TILE_XOR;
+		}
 		size_t row_bytes = (size_t)w * 4;
 		size_t raw = row_bytes * th;
 		const uint8_t *src;

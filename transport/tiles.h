@@ -30,10 +30,12 @@
  * Tile record, XPORT_TILES_REC_SIZE bytes then `length` data bytes:
  *   0  2  column      tile column, < ceil(width / tile)
  *   2  2  row         tile row, < ceil(height / tile)
- *   4  1  encoding    0: raw, 1: LZ4 block, 2: XOR (packed frames only)
- *   5  1  reserved    0
- *   6  2  reserved    0
- *   8  4  length      data bytes
+ *   4  1  encoding    0: raw, 1: LZ4 block, 2: XOR, 3: XOR of a rectangle
+ *                     (XOR and XOR rectangle: packed frames only)
+ *   5  1  x           XOR rectangle: its left column in the tile; else 0
+ *   6  1  y           XOR rectangle: its top row in the tile; else 0
+ *   7  1  rect_w      XOR rectangle: its width, 1..tile width; else 0
+ *   8  4  length      data bytes (XOR rectangle: rect_w * 4 * its height)
  *
  * Tile data decodes to w*h*4 bytes: the tile's rows top to bottom, each w
  * pixels of 4 bytes B, G, R, X (a little-endian x8r8g8b8 word), with w and h
@@ -41,13 +43,16 @@
  * (row, column) order, so no tile repeats; a key frame has every tile. The
  * payload ends exactly after the last record.
  *
- * Packed deltas (XPORT_TILES_PACKED, protocol version 4): the n_tiles record
- * headers, then the data of each in the same order, compressed together as
- * one zstd frame (magicless, ZSTD_f_zstd1_magicless) that fills the payload
- * after the header and decompresses to exactly that. Inside, a record's
- * encoding is raw or XOR: w*h*4 bytes XORed onto the tile of the base frame,
- * so pixels that did not change are zero bytes, which the compressor all but
- * removes. One zstd frame over every changed tile shares its window across
+ * Packed deltas (XPORT_TILES_PACKED, protocol version 4; XOR rectangles
+ * since 5): the n_tiles record headers, then the data of each in the same
+ * order, compressed together as one zstd frame (magicless,
+ * ZSTD_f_zstd1_magicless) that fills the payload after the header and
+ * decompresses to exactly that. Inside, a record's encoding is raw, XOR
+ * (w*h*4 bytes XORed onto the tile of the base frame, so pixels that did not
+ * change are zero bytes, which the compressor all but removes) or XOR
+ * rectangle: the XOR of just the part of the tile that changed (a needle's
+ * few pixels of a 64x64 tile), which keeps the bytes zstd must model, and
+ * the window the delta stream looks back over, small. One zstd frame over every changed tile shares its window across
  * them, and with the headers apart, identical tiles follow each other.
  *
  * Small packed deltas are chunks of one zstd stream (XPORT_TILES_STREAM): a
@@ -85,6 +90,7 @@ enum xport_tile_encoding {
 	XPORT_TILE_RAW = 0,
 	XPORT_TILE_LZ4 = 1,
 	XPORT_TILE_XOR = 2,
+	XPORT_TILE_XOR_RECT = 3,
 };
 
 struct xport_tiles_header {
@@ -152,7 +158,7 @@ int xport_tile_encoder_diff(struct xport_tile_encoder *enc, pixman_image_t *imag
 int xport_tile_encode_diff(struct xport_tile_encoder *enc, uint8_t flags, uint32_t base_id,
 	uint32_t crc, uint8_t **out, size_t *out_len);
 
-/* The same delta for protocol version 4 receivers: the tiles the last
+/* The same delta for protocol version 5 receivers: the tiles the last
  * xport_tile_encoder_diff(..., xor = true) found, packed (XPORT_TILES_PACKED:
  * XOR records compressed together by zstd) when the changes are simple
  * enough for zstd to be quick (runs of equal pixels, tiles.c), else as

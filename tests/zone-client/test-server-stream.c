@@ -613,47 +613,57 @@ static void test_rejoin(void **state)
 	receiver_stop(&a);
 }
 
-/* A version 4 receiver and a version 3 one in one zone: the same frames,
- * the first as packed deltas (XOR records, zstd) with the server's stages
- * in the last packet, the other as LZ4 tiles with the stages in RTCP. */
+/* Receivers of versions 5, 4 and 3 in one zone: the same frames, the
+ * first as packed deltas (XOR records, zstd), the others as LZ4 tiles; the
+ * server's stages in the last packet for 5 and 4, in RTCP for 3; idle
+ * keepalives reduced-size for 5 and 4. */
 static void test_versions(void **state)
 {
 	struct server *s = *state;
-	struct receiver a, b;
+	struct receiver a, b, c;
 	join(s, &a, "a");
 	receiver_start_version(&b, "b", s->loop, gs_control_port(s->ctl), 3);
-	struct receiver *both[] = { &a, &b };
-	expect_frames(s, both, 2, 1);
+	struct receiver *all[] = { &a, &b, &c };
+	expect_frames(s, all, 2, 1);
+	receiver_start_version(&c, "c", s->loop, gs_control_port(s->ctl), 4);
+	expect_frames(s, all, 3, 1);
 	assert_int_equal(a.w.version, XPORT_CTL_VERSION);
 	assert_int_equal(a.w.ext_stages, XPORT_MEDIA_EXT_STAGES);
 	assert_int_equal(b.w.version, 3);
 	assert_int_equal(b.w.ext_stages, 0);
-	unsigned a_inband = a.stages_inband, b_app = b.stages_app;
+	assert_int_equal(c.w.version, 4);
+	assert_int_equal(c.w.ext_stages, XPORT_MEDIA_EXT_STAGES);
+	unsigned a_inband = a.stages_inband, b_app = b.stages_app, c_inband = c.stages_inband;
 	struct gs_control_zone_stats st0 = zone_stats(s);
 	for (int i = 0; i < 5; i++) {
 		fill(s, 10 + 3 * i, 10 + 2 * i, 16, 16, false);
-		flip_expect(s, both, 2, 1);
+		flip_expect(s, all, 3, 1);
 		assert_true(a.last_packed);
 		assert_false(b.last_packed);
+		assert_false(c.last_packed);
 	}
-	/* Video-like content goes as LZ4 tiles to both: one encode. */
+	/* Video-like content goes as LZ4 tiles to all: one encode. */
 	fill(s, 0, 64, W, 64, true);
-	flip_expect(s, both, 2, 5);
+	flip_expect(s, all, 3, 5);
 	assert_false(a.last_packed);
 	struct gs_control_zone_stats st1 = zone_stats(s);
 	assert_int_equal(st1.packed - st0.packed, 5);
 	/* Idle for 200 ms: keepalives every 40 ms, reduced-size (the frame
-	 * id's APP alone) to the version 4 client, full reports to the other. */
+	 * id's APP alone) to the version 5 and 4 clients, full reports to the
+	 * other. */
 	run_until(s, never, NULL, 200);
 	assert_true(a.rtcp_app_only >= 2);
+	assert_true(c.rtcp_app_only >= 2);
 	assert_int_equal(b.rtcp_app_only, 0);
 	assert_true(a.stages_inband - a_inband >= 6);
-	assert_int_equal(a.stages_app, 0);
+	assert_true(c.stages_inband - c_inband >= 6);
+	assert_int_equal(a.stages_app + c.stages_app, 0);
 	assert_int_equal(b.stages_inband, 0);
 	assert_true(b.stages_app - b_app >= 6);
-	assert_int_equal(a.lost + b.lost, 0);
+	assert_int_equal(a.lost + b.lost + c.lost, 0);
 	receiver_stop(&a);
 	receiver_stop(&b);
+	receiver_stop(&c);
 }
 
 static int setup_raw(void **state)
