@@ -238,6 +238,12 @@ static bool client_stages(const struct gs_client *c)
 	return c->version >= XPORT_CTL_VERSION_STAGES;
 }
 
+/* Does this client take compact media headers (protocol version 5)? */
+static bool client_compact(const struct gs_client *c)
+{
+	return c->version >= XPORT_CTL_VERSION_COMPACT;
+}
+
 /* Does this client take packed tiles deltas (protocol version 5)? */
 static bool client_packed(const struct gs_client *c)
 {
@@ -472,7 +478,8 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			frame_stages(f, qi == 0 && c->next_packet > 0 ? c->q0_sent_ns : now, us);
 		}
 		size_t hlen = xport_media_packet(&f->m, pkt, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
-			(uint16_t)(c->seq + n), inband[n] ? us : NULL, hdrs[n], &off, &len);
+			(uint16_t)(c->seq + n), inband[n] ? us : NULL, client_compact(c), hdrs[n], &off,
+			&len);
 		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = hlen };
 		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
 		if (c->srtp) {
@@ -906,7 +913,7 @@ static void client_nack(struct gs_zone *z, struct gs_client *c, const struct xpo
 			frame_stages(f, sent_ns, us);
 		}
 		size_t hlen = xport_media_packet(&f->m, index, z->ssrc, XPORT_MEDIA_PT_DEFAULT,
-			info->nack_seq[i], stages ? us : NULL, hdr, &off, &len);
+			info->nack_seq[i], stages ? us : NULL, client_compact(c), hdr, &off, &len);
 		struct iovec iov[2] = { { hdr, hlen }, { (void *)(f->m.data + off), len } };
 		uint8_t sp[XPORT_MEDIA_HDR_MAX + XPORT_MEDIA_MTU_MAX + XPORT_SRTP_MAX_OVERHEAD];
 		if (c->srtp) {
@@ -1143,8 +1150,9 @@ static void handle_hello(struct gs_client *c, const struct xport_ctl_hello *h)
 		.codec = z->codec,
 		.payload_type = XPORT_MEDIA_PT_DEFAULT,
 		.ext_frame_id = XPORT_MEDIA_EXT_FRAME_ID,
-		.ext_capture = XPORT_MEDIA_EXT_CAPTURE,
+		.ext_capture = client_compact(c) ? 0 : XPORT_MEDIA_EXT_CAPTURE,
 		.ext_stages = client_stages(c) ? XPORT_MEDIA_EXT_STAGES : 0,
+		.rtp_ts_offset = z->ts_offset,
 		.tile_size = 1u << XPORT_TILES_LOG2_DEFAULT,
 	};
 	if (ctl->have_psk) {

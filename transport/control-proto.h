@@ -57,6 +57,10 @@
  * XOR records may cover just the changed rectangle of a tile (tiles.h
  * XPORT_TILE_XOR_RECT). */
 #define XPORT_CTL_VERSION_PACKED 5
+/* Since version 5, the media headers are compact (media.h): a frame in one
+ * packet has the short payload header, the RTP timestamp is the capture
+ * time (WELCOME rtp_ts_offset), the stages element is compact. */
+#define XPORT_CTL_VERSION_COMPACT 5
 
 #define XPORT_CTL_HDR_SIZE 8
 #define XPORT_CTL_MAX_PAYLOAD 1024
@@ -161,14 +165,20 @@ enum xport_ctl_codec {
  *   30 1  ext_stages     since version 4: extension id of the server stages
  *                        (media.h); 0: none (and before version 4: 0)
  *   31 1  reserved       0
- * Since version 2, only to a client that asked for authentication:
+ * Since version 2, only to a client that asked for authentication (since
+ * version 5, always: all zero without authentication):
  *   32 1  auth           XPORT_CTL_AUTH_PSK
  *   33 3  reserved       0
  *   36 16 server_nonce
  *   52 32 server_proof   (see HELLO)
+ * Since version 5:
+ *   84 4  rtp_ts_offset  the media's RTP timestamp is the capture time:
+ *                        t_ns * 9 / 100000 + rtp_ts_offset (mod 2^32), and
+ *                        ext_capture may be 0 (no capture time element)
  */
 #define XPORT_CTL_WELCOME_MIN 32
 #define XPORT_CTL_WELCOME_AUTH_SIZE 84
+#define XPORT_CTL_WELCOME_V5_SIZE 88
 struct xport_ctl_welcome {
 	uint32_t version;
 	uint32_t width, height, refresh;
@@ -181,6 +191,7 @@ struct xport_ctl_welcome {
 	uint8_t ext_capture;
 	uint16_t tile_size;
 	uint8_t ext_stages; /* 0: none */
+	uint32_t rtp_ts_offset; /* version 5 */
 	uint8_t auth; /* 0: none */
 	uint8_t server_nonce[XPORT_CTL_NONCE];
 	uint8_t server_proof[XPORT_CTL_PROOF];

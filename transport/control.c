@@ -172,6 +172,12 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	w->ext_capture = p[27];
 	w->tile_size = xport_get_le16(p + 28);
 	w->ext_stages = w->version >= XPORT_CTL_VERSION_STAGES ? p[30] : 0;
+	if (w->version >= XPORT_CTL_VERSION_COMPACT) {
+		if (len < XPORT_CTL_WELCOME_V5_SIZE) {
+			return -EBADMSG;
+		}
+		w->rtp_ts_offset = xport_get_le32(p + 84);
+	}
 	if (len >= XPORT_CTL_WELCOME_AUTH_SIZE && p[32] != 0) {
 		if (p[32] != XPORT_CTL_AUTH_PSK) {
 			return -EBADMSG;
@@ -183,7 +189,8 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 	/* Values a client cannot work with are the client's call; only what
 	 * makes the message itself meaningless is rejected here. */
 	if (w->version == 0 || w->media_port == 0 || w->payload_type > 127 ||
-		w->ext_frame_id < 1 || w->ext_frame_id > 14 || w->ext_capture < 1 ||
+		w->ext_frame_id < 1 || w->ext_frame_id > 14 ||
+		(w->ext_capture < 1 && w->version < XPORT_CTL_VERSION_COMPACT) ||
 		w->ext_capture > 14 || w->ext_frame_id == w->ext_capture || w->ext_stages > 14 ||
 		(w->ext_stages && (w->ext_stages == w->ext_frame_id ||
 			w->ext_stages == w->ext_capture))) {
@@ -195,9 +202,15 @@ static int parse_welcome(const uint8_t *p, size_t len, struct xport_ctl_msg *msg
 static int encode_welcome(const struct xport_ctl_msg *msg, uint8_t *p, size_t cap, size_t *len)
 {
 	const struct xport_ctl_welcome *w = &msg->welcome;
-	*len = w->auth ? XPORT_CTL_WELCOME_AUTH_SIZE : XPORT_CTL_WELCOME_MIN;
+	bool v5 = w->version >= XPORT_CTL_VERSION_COMPACT;
+	*len = v5 ? XPORT_CTL_WELCOME_V5_SIZE :
+		w->auth ? XPORT_CTL_WELCOME_AUTH_SIZE : XPORT_CTL_WELCOME_MIN;
 	if (cap < *len) {
 		return -ENOSPC;
+	}
+	if (v5) {
+		memset(p + 32, 0, XPORT_CTL_WELCOME_AUTH_SIZE - 32);
+		xport_put_le32(p + 84, w->rtp_ts_offset);
 	}
 	if (w->auth) {
 		p[32] = w->auth;

@@ -9,9 +9,17 @@
 int xport_media_phdr_parse(const uint8_t *buf, size_t len, struct xport_media_phdr *h,
 	size_t *frag_len)
 {
+	if (len > XPORT_MEDIA_PHDR_SHORT_SIZE && buf[0] == XPORT_MEDIA_PHDR_VERSION_SHORT) {
+		*h = (struct xport_media_phdr){ .flags = buf[1], .count = 1,
+			.total = (uint32_t)(len - XPORT_MEDIA_PHDR_SHORT_SIZE),
+			.size = XPORT_MEDIA_PHDR_SHORT_SIZE };
+		*frag_len = h->total;
+		return len - XPORT_MEDIA_PHDR_SHORT_SIZE <= UINT32_MAX ? 0 : -EBADMSG;
+	}
 	if (len < XPORT_MEDIA_PHDR_SIZE || buf[0] != XPORT_MEDIA_PHDR_VERSION) {
 		return -EBADMSG;
 	}
+	h->size = XPORT_MEDIA_PHDR_SIZE;
 	h->flags = buf[1];
 	h->index = xport_get_be16(buf + 2);
 	h->count = xport_get_be16(buf + 4);
@@ -61,9 +69,16 @@ bool xport_media_stages_fit(const struct xport_media_frame *f)
 	return last_len + XPORT_MEDIA_STAGES_EXTRA <= f->frag;
 }
 
+struct xport_rtp_ext_ids xport_media_ext_ids(bool compact)
+{
+	return (struct xport_rtp_ext_ids){ .frame_id = XPORT_MEDIA_EXT_FRAME_ID,
+		.capture = compact ? 0 : XPORT_MEDIA_EXT_CAPTURE, .stages = XPORT_MEDIA_EXT_STAGES,
+		.stages_compact = compact };
+}
+
 size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
-	uint8_t pt, uint16_t seq, const uint32_t *stages, uint8_t *hdr, size_t *frag_off,
-	size_t *frag_len)
+	uint8_t pt, uint16_t seq, const uint32_t *stages, bool compact, uint8_t *hdr,
+	size_t *frag_off, size_t *frag_len)
 {
 	bool last = index + 1 == f->count;
 	struct xport_rtp_packet rtp = {
@@ -79,9 +94,16 @@ size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uin
 		rtp.has_stages = true;
 		memcpy(rtp.stages_us, stages, sizeof(rtp.stages_us));
 	}
-	size_t rtp_len = xport_rtp_write_media_header_ext(hdr, &rtp, XPORT_MEDIA_EXT_FRAME_ID,
-		XPORT_MEDIA_EXT_CAPTURE, XPORT_MEDIA_EXT_STAGES);
+	struct xport_rtp_ext_ids ids = xport_media_ext_ids(compact);
+	size_t rtp_len = xport_rtp_write_media_header_ids(hdr, &rtp, &ids);
 	size_t off = (size_t)index * f->frag;
+	*frag_off = off;
+	*frag_len = last ? f->len - off : f->frag;
+	if (compact && f->count == 1) {
+		hdr[rtp_len] = XPORT_MEDIA_PHDR_VERSION_SHORT;
+		hdr[rtp_len + 1] = f->key ? XPORT_MEDIA_FLAG_KEY : 0;
+		return rtp_len + XPORT_MEDIA_PHDR_SHORT_SIZE;
+	}
 	struct xport_media_phdr ph = {
 		.flags = f->key ? XPORT_MEDIA_FLAG_KEY : 0,
 		.index = (uint16_t)index,
@@ -90,8 +112,6 @@ size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uin
 		.offset = (uint32_t)off,
 	};
 	xport_media_phdr_write(hdr + rtp_len, &ph);
-	*frag_off = off;
-	*frag_len = last ? f->len - off : f->frag;
 	return rtp_len + XPORT_MEDIA_PHDR_SIZE;
 }
 

@@ -17,6 +17,14 @@
  *   8  4  total         frame payload bytes, >= 1
  *   12 4  offset        this fragment's offset = index * fragment size
  *
+ * Since protocol version 5, a frame in one packet has the short payload
+ * header instead (XPORT_MEDIA_PHDR_SHORT_SIZE bytes: version 2, flags):
+ * index 0, count 1, offset 0 and total the fragment's size go without
+ * saying. And the extension has no capture time element: the RTP
+ * timestamp is the capture time (WELCOME's rtp_ts_offset); the stages
+ * element is compact (rtp.h struct xport_rtp_ext_ids). A small frame's
+ * headers are then 12 + 16 + 2 bytes instead of 12 + 28 + 16.
+ *
  * Every packet but the last carries exactly `fragment size` bytes, so a
  * receiver can check each packet against the others; the last carries the
  * rest. All packets of a frame share frame id, capture time, RTP timestamp,
@@ -32,6 +40,8 @@
 
 #define XPORT_MEDIA_PHDR_SIZE 16
 #define XPORT_MEDIA_PHDR_VERSION 1
+#define XPORT_MEDIA_PHDR_SHORT_SIZE 2
+#define XPORT_MEDIA_PHDR_VERSION_SHORT 2
 #define XPORT_MEDIA_FLAG_KEY 0x01
 
 /* Everything before the fragment. */
@@ -77,10 +87,13 @@ struct xport_media_phdr {
 	uint8_t flags;
 	uint16_t index, count;
 	uint32_t total, offset;
+	uint8_t size; /* parsed: the header's bytes (the short one's or not) */
 };
 
 /* Returns 0 or -EBADMSG (short, wrong version, index >= count, count 0,
- * total 0, fragment beyond total). frag_len is the bytes after the header. */
+ * total 0, fragment beyond total). frag_len is the bytes after the header
+ * (h->size bytes). Takes either form: which one a session's server sends
+ * is its business, and each parses to the same. */
 int xport_media_phdr_parse(const uint8_t *buf, size_t len, struct xport_media_phdr *h,
 	size_t *frag_len);
 void xport_media_phdr_write(uint8_t *buf, const struct xport_media_phdr *h);
@@ -126,11 +139,16 @@ struct xport_media_frame {
 /* Writes the headers of packet `index` (RTP sequence number seq) into hdr
  * (XPORT_MEDIA_HDR_MAX bytes) and returns their size: XPORT_MEDIA_HDR_SIZE,
  * or XPORT_MEDIA_STAGES_EXTRA more with the stages element (stages not NULL,
- * the last packet, and it fits: xport_media_stages_fit()). The packet's
- * fragment is f->data[*frag_off .. *frag_off + *frag_len). */
+ * the last packet, and it fits: xport_media_stages_fit()); compact (a
+ * version 5 session): no capture element, compact stages and, for a frame
+ * of one packet, the short payload header: less. The packet's fragment is
+ * f->data[*frag_off .. *frag_off + *frag_len). */
 size_t xport_media_packet(const struct xport_media_frame *f, unsigned index, uint32_t ssrc,
-	uint8_t pt, uint16_t seq, const uint32_t *stages, uint8_t *hdr, size_t *frag_off,
-	size_t *frag_len);
+	uint8_t pt, uint16_t seq, const uint32_t *stages, bool compact, uint8_t *hdr,
+	size_t *frag_off, size_t *frag_len);
+
+/* The extension element ids of a session's media (compact: version 5). */
+struct xport_rtp_ext_ids xport_media_ext_ids(bool compact);
 
 /* Does frame f's last packet have room for the stages element? */
 bool xport_media_stages_fit(const struct xport_media_frame *f);

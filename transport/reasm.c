@@ -196,7 +196,7 @@ int xport_reasm_push(struct xport_reasm *r, const struct xport_rtp_packet *p, ui
 		r->stats.rejected++;
 		return -EBADMSG;
 	}
-	const uint8_t *frag = p->payload + XPORT_MEDIA_PHDR_SIZE;
+	const uint8_t *frag = p->payload + h.size;
 	struct slot *s = find_slot(r, p->frame_id);
 	if (!s) {
 		int32_t behind = r->have_floor ? xport_serial32_diff(p->frame_id, r->floor) : 1;

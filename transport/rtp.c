@@ -16,9 +16,63 @@ bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len)
 	return len >= 2 && (buf[0] >> 6) == XPORT_RTP_VERSION && buf[1] >= 192 && buf[1] <= 223;
 }
 
+/* Compact stages (struct xport_rtp_ext_ids): three LEB128 values of at
+ * most 3 bytes, each 1 + the microseconds since the last known stage
+ * before it (capture for the first), or 0: unknown; filling exactly n
+ * bytes. out: microseconds after capture, XPORT_RTP_STAGE_MAX unknown or
+ * beyond. Returns 0 or -EBADMSG. */
+#define COMPACT_STAGE_MAX 0x1fffffu /* 21 bits: 3 LEB128 bytes */
+static int parse_compact_stages(const uint8_t *p, size_t n, uint32_t out[3])
+{
+	size_t i = 0;
+	uint32_t base = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		uint32_t v = 0;
+		for (unsigned shift = 0;; shift += 7) {
+			if (i == n || shift == 21) {
+				return -EBADMSG;
+			}
+			uint8_t b = p[i++];
+			v |= (uint32_t)(b & 0x7f) << shift;
+			if (!(b & 0x80)) {
+				break;
+			}
+		}
+		if (v == 0) {
+			out[k] = XPORT_RTP_STAGE_MAX;
+			continue;
+		}
+		base += v - 1; /* at most 3 * 2^21: no overflow */
+		out[k] = base < XPORT_RTP_STAGE_MAX ? base : XPORT_RTP_STAGE_MAX;
+	}
+	return i == n ? 0 : -EBADMSG;
+}
+
+/* Writes compact stages of us (microseconds after capture,
+ * XPORT_RTP_STAGE_MAX and more unknown); returns their bytes, 3..9. A stage
+ * before the one it follows, or more than 2 s after it, goes as unknown. */
+static size_t write_compact_stages(uint8_t *p, const uint32_t us[3])
+{
+	size_t i = 0;
+	uint32_t base = 0;
+	for (unsigned k = 0; k < 3; k++) {
+		uint32_t v = 0;
+		if (us[k] < XPORT_RTP_STAGE_MAX && us[k] >= base &&
+			us[k] - base < COMPACT_STAGE_MAX) {
+			v = us[k] - base + 1;
+			base = us[k];
+		}
+		do {
+			p[i++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+			v >>= 7;
+		} while (v);
+	}
+	return i;
+}
+
 /* Walks RFC 8285 one-byte elements. */
 static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id,
-	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *pkt)
+	uint8_t ext_capture, uint8_t ext_stages, bool compact, struct xport_rtp_packet *pkt)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -43,18 +97,27 @@ static int parse_one_byte_ext(const uint8_t *p, size_t len, uint8_t ext_frame_id
 			}
 			pkt->frame_id = xport_get_be32(p + i);
 			pkt->has_frame_id = true;
-		} else if (id == ext_capture) {
+		} else if (ext_capture && id == ext_capture) {
 			if (elen != 8 || pkt->has_capture) {
 				return -EBADMSG;
 			}
 			pkt->capture_ns = xport_get_be64(p + i);
 			pkt->has_capture = true;
 		} else if (ext_stages && id == ext_stages) {
-			if (elen != 9 || pkt->has_stages) {
+			if (pkt->has_stages) {
 				return -EBADMSG;
 			}
-			for (unsigned k = 0; k < 3; k++) {
-				pkt->stages_us[k] = xport_get_be24(p + i + 3 * k);
+			if (compact) {
+				if (parse_compact_stages(p + i, elen, pkt->stages_us) < 0) {
+					return -EBADMSG;
+				}
+			} else {
+				if (elen != 9) {
+					return -EBADMSG;
+				}
+				for (unsigned k = 0; k < 3; k++) {
+					pkt->stages_us[k] = xport_get_be24(p + i + 3 * k);
+				}
 			}
 			pkt->has_stages = true;
 		}
@@ -71,6 +134,13 @@ int xport_rtp_parse(const uint8_t *buf, size_t len, uint8_t ext_frame_id, uint8_
 
 int xport_rtp_parse_ext(const uint8_t *buf, size_t len, uint8_t ext_frame_id,
 	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *p)
+{
+	struct xport_rtp_ext_ids ids = { ext_frame_id, ext_capture, ext_stages, false };
+	return xport_rtp_parse_ids(buf, len, &ids, p);
+}
+
+int xport_rtp_parse_ids(const uint8_t *buf, size_t len, const struct xport_rtp_ext_ids *ids,
+	struct xport_rtp_packet *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (len < XPORT_RTP_HDR_SIZE || (buf[0] >> 6) != XPORT_RTP_VERSION) {
@@ -111,8 +181,8 @@ int xport_rtp_parse_ext(const uint8_t *buf, size_t len, uint8_t ext_frame_id,
 		/* Other profiles (e.g. two-byte elements) are skipped: their
 		 * packets then simply lack our elements. */
 		if (profile == XPORT_RTP_EXT_ONE_BYTE) {
-			int r = parse_one_byte_ext(buf + off, ext_len, ext_frame_id, ext_capture,
-				ext_stages, p);
+			int r = parse_one_byte_ext(buf + off, ext_len, ids->frame_id, ids->capture,
+				ids->stages, ids->stages_compact, p);
 			if (r < 0) {
 				return r;
 			}
@@ -159,10 +229,53 @@ size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_pac
 	return XPORT_RTP_MEDIA_HDR_STAGES_SIZE;
 }
 
+size_t xport_rtp_write_media_header_ids(uint8_t *buf, const struct xport_rtp_packet *p,
+	const struct xport_rtp_ext_ids *ids)
+{
+	if (ids->capture && !ids->stages_compact) {
+		return xport_rtp_write_media_header_ext(buf, p, ids->frame_id, ids->capture,
+			ids->stages);
+	}
+	buf[0] = XPORT_RTP_VERSION << 6 | 0x10; /* X=1, P=0, CC=0 */
+	buf[1] = (uint8_t)((p->marker ? 0x80 : 0) | (p->pt & 0x7f));
+	xport_put_be16(buf + 2, p->seq);
+	xport_put_be32(buf + 4, p->ts);
+	xport_put_be32(buf + 8, p->ssrc);
+	xport_put_be16(buf + 12, XPORT_RTP_EXT_ONE_BYTE);
+	size_t n = 16;
+	buf[n++] = (uint8_t)(ids->frame_id << 4 | (4 - 1));
+	xport_put_be32(buf + n, p->frame_id);
+	n += 4;
+	if (ids->capture) {
+		buf[n++] = (uint8_t)(ids->capture << 4 | (8 - 1));
+		xport_put_be64(buf + n, p->capture_ns);
+		n += 8;
+	}
+	if (p->has_stages && ids->stages) {
+		size_t len = write_compact_stages(buf + n + 1, p->stages_us);
+		buf[n] = (uint8_t)(ids->stages << 4 | (len - 1));
+		n += 1 + len;
+	}
+	while (n % 4) {
+		buf[n++] = 0; /* padding */
+	}
+	xport_put_be16(buf + 14, (uint16_t)((n - 16) / 4));
+	return n;
+}
+
 uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset)
 {
 	/* t_ns * 9 / 100000 without overflowing for the first 2^64/9 ns (65 years). */
 	return (uint32_t)(t_ns / 100000 * 9 + (t_ns % 100000) * 9 / 100000) + offset;
+}
+
+uint64_t xport_rtp_ts_90k_time(uint32_t ts, uint32_t offset, uint64_t near_ns)
+{
+	uint64_t near_ticks = near_ns / 100000 * 9 + (near_ns % 100000) * 9 / 100000;
+	int32_t d = (int32_t)(ts - xport_rtp_ts_90k(near_ns, offset));
+	uint64_t ticks = d < 0 && (uint64_t)-(int64_t)d > near_ticks ? 0 :
+		(uint64_t)((int64_t)near_ticks + d);
+	return ticks / 9 * 100000 + ((ticks % 9) * 100000 + 50000) / 9;
 }
 
 /* --- RTCP --- */

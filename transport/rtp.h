@@ -46,10 +46,29 @@ bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len);
 int xport_rtp_parse(const uint8_t *buf, size_t len, uint8_t ext_frame_id, uint8_t ext_capture,
 	struct xport_rtp_packet *p);
 
+/* Which one-byte elements a session's media carries (WELCOME). */
+struct xport_rtp_ext_ids {
+	uint8_t frame_id; /* 4 bytes */
+	uint8_t capture;  /* 8 bytes; 0: none (protocol version 5: the RTP
+	                   * timestamp is the capture time) */
+	uint8_t stages;   /* 0: none */
+	/* The stages element's form: false, three 24-bit values (9 bytes,
+	 * version 4); true, three LEB128 values of 1 + the microseconds since
+	 * the stage before (capture for the first; 0: unknown), 3..9 bytes
+	 * (version 5: 6 bytes for stages of up to 16 ms each). */
+	bool stages_compact;
+};
+
 /* The same, also taking an element of ext_stages (0: none) of 9 bytes: three
  * 24-bit values into p->stages_us. */
 int xport_rtp_parse_ext(const uint8_t *buf, size_t len, uint8_t ext_frame_id,
 	uint8_t ext_capture, uint8_t ext_stages, struct xport_rtp_packet *p);
+
+/* The same for a session's element ids; capture 0 leaves has_capture false.
+ * Compact stages come out as microseconds after capture, like the others
+ * (XPORT_RTP_STAGE_MAX: unknown). */
+int xport_rtp_parse_ids(const uint8_t *buf, size_t len, const struct xport_rtp_ext_ids *ids,
+	struct xport_rtp_packet *p);
 
 /* Writes the XPORT_RTP_MEDIA_HDR_SIZE-byte header of p (payload fields
  * ignored; has_* ignored: both elements are always written). */
@@ -64,8 +83,20 @@ void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p
 size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_packet *p,
 	uint8_t ext_frame_id, uint8_t ext_capture, uint8_t ext_stages);
 
+/* The header for a session's element ids (ids->capture 0: no capture
+ * element; p->has_stages: the stages element in ids' form), at most
+ * XPORT_RTP_MEDIA_HDR_STAGES_SIZE bytes; returns its size. Version 5's
+ * (no capture, compact stages) is 24 bytes, 28 with typical stages. */
+size_t xport_rtp_write_media_header_ids(uint8_t *buf, const struct xport_rtp_packet *p,
+	const struct xport_rtp_ext_ids *ids);
+
 /* RTP timestamp of a CLOCK_MONOTONIC time at 90 kHz plus a random offset. */
 uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset);
+
+/* The inverse, given a time near_ns on the same clock within 6 hours of it
+ * (the timestamp wraps every 13.3): the middle of the 11.1 us tick whose
+ * timestamp is ts, so within 5.6 us of the time it was made of. */
+uint64_t xport_rtp_ts_90k_time(uint32_t ts, uint32_t offset, uint64_t near_ns);
 
 /* --- RTCP --- */
 

@@ -288,6 +288,31 @@ static void put_header(const struct xport_tile_encoder *enc, uint8_t *buf, uint8
 	xport_put_be32(buf + 16, crc);
 }
 
+/* The compact header of packed deltas (tiles.h): n_tiles as LEB128. */
+static size_t compact_header_size(size_t n)
+{
+	size_t len = XPORT_TILES_HDR_COMPACT_FIXED + 1;
+	for (; n > 0x7f; n >>= 7) {
+		len++;
+	}
+	return len;
+}
+
+static void put_compact_header(const struct xport_tile_encoder *enc, uint8_t *buf,
+	uint8_t flags, uint32_t base_id, size_t n, uint32_t crc)
+{
+	buf[0] = XPORT_TILES_VERSION_COMPACT;
+	buf[1] = flags;
+	buf[2] = (uint8_t)enc->log2;
+	xport_put_be32(buf + 3, base_id);
+	xport_put_be32(buf + 7, crc);
+	size_t i = XPORT_TILES_HDR_COMPACT_FIXED;
+	do {
+		buf[i++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+		n >>= 7;
+	} while (n);
+}
+
 /* Encodes the tiles list[0..n) (every tile in order when list is NULL)
  * into a new payload: from the image pixels if not NULL, else from the
  * reference. */
@@ -492,7 +517,8 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 	size_t content_len = hdrs + enc->xrec_len;
 	/* A new zstd frame's header (at most 18 bytes) comes on top of a
 	 * stream chunk's blocks. */
-	size_t cap = XPORT_TILES_HDR_SIZE + ZSTD_compressBound(content_len) + 32;
+	size_t hdr = compact_header_size(enc->n_changed);
+	size_t cap = hdr + ZSTD_compressBound(content_len) + 32;
 	uint8_t *buf = malloc(cap);
 	if (!buf) {
 		return -ENOMEM;
@@ -509,7 +535,7 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 		if (!cont) {
 			ZSTD_CCtx_reset(enc->zs, ZSTD_reset_session_only);
 		}
-		ZSTD_outBuffer o = { buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE, 0 };
+		ZSTD_outBuffer o = { buf + hdr, cap - hdr, 0 };
 		ZSTD_inBuffer in = { content, content_len, 0 };
 		size_t left;
 		do {
@@ -528,30 +554,73 @@ int xport_tile_encode_packed(struct xport_tile_encoder *enc, uint8_t flags, uint
 			free(buf);
 			return -ENOMEM;
 		}
-		z = ZSTD_compress2(enc->zc, buf + XPORT_TILES_HDR_SIZE, cap - XPORT_TILES_HDR_SIZE,
-			content, content_len);
+		z = ZSTD_compress2(enc->zc, buf + hdr, cap - hdr, content, content_len);
 		if (ZSTD_isError(z)) {
 			/* Only allocation can fail with a buffer of the bound's size. */
 			free(buf);
 			return -ENOMEM;
 		}
 	}
-	put_header(enc, buf, (flags & XPORT_TILES_REFRESH) | kind, base_id, enc->n_changed, crc);
-	size_t len = XPORT_TILES_HDR_SIZE + z;
+	put_compact_header(enc, buf, (flags & XPORT_TILES_REFRESH) | kind, base_id, enc->n_changed,
+		crc);
+	size_t len = hdr + z;
 	uint8_t *shrunk = realloc(buf, len);
 	*out = shrunk ? shrunk : buf;
 	*out_len = len;
 	return 0;
 }
 
+static bool flags_ok(uint8_t f)
+{
+	return !(f & ~(XPORT_TILES_KEY | XPORT_TILES_REFRESH | XPORT_TILES_PACKED |
+			XPORT_TILES_STREAM | XPORT_TILES_CONT)) &&
+		!((f & XPORT_TILES_KEY) && (f & XPORT_TILES_PACKED)) &&
+		!((f & XPORT_TILES_STREAM) && !(f & XPORT_TILES_PACKED)) &&
+		!((f & XPORT_TILES_CONT) && !(f & XPORT_TILES_STREAM));
+}
+
+/* The compact header (version 2): packed deltas only; the frame size is
+ * the base frame's, which the receiver holds. */
+static int parse_compact_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h)
+{
+	if (len <= XPORT_TILES_HDR_COMPACT_FIXED || !flags_ok(buf[1]) ||
+		!(buf[1] & XPORT_TILES_PACKED)) {
+		return -EBADMSG;
+	}
+	h->flags = buf[1];
+	h->tile_log2 = buf[2];
+	h->base_id = xport_get_be32(buf + 3);
+	h->crc = xport_get_be32(buf + 7);
+	h->width = h->height = 0;
+	uint32_t n = 0;
+	size_t i = XPORT_TILES_HDR_COMPACT_FIXED;
+	for (unsigned shift = 0;; shift += 7) {
+		/* At most 3 bytes: (16384 / 16)^2 = 2^20 tiles. */
+		if (i == len || shift == 21) {
+			return -EBADMSG;
+		}
+		uint8_t b = buf[i++];
+		n |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			break;
+		}
+	}
+	h->n_tiles = n;
+	h->hdr_size = (uint8_t)i;
+	if (h->tile_log2 < XPORT_TILES_LOG2_MIN || h->tile_log2 > XPORT_TILES_LOG2_MAX) {
+		return -EBADMSG;
+	}
+	/* At least one record, compressed into some bytes. */
+	return n >= 1 && len > i ? 0 : -EBADMSG;
+}
+
 int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h)
 {
+	if (len >= 1 && buf[0] == XPORT_TILES_VERSION_COMPACT) {
+		return parse_compact_header(buf, len, h);
+	}
 	if (len < XPORT_TILES_HDR_SIZE || buf[0] != XPORT_TILES_VERSION || buf[3] != 0 ||
-		(buf[1] & ~(XPORT_TILES_KEY | XPORT_TILES_REFRESH | XPORT_TILES_PACKED |
-			XPORT_TILES_STREAM | XPORT_TILES_CONT)) ||
-		((buf[1] & XPORT_TILES_KEY) && (buf[1] & XPORT_TILES_PACKED)) ||
-		((buf[1] & XPORT_TILES_STREAM) && !(buf[1] & XPORT_TILES_PACKED)) ||
-		((buf[1] & XPORT_TILES_CONT) && !(buf[1] & XPORT_TILES_STREAM))) {
+		!flags_ok(buf[1])) {
 		return -EBADMSG;
 	}
 	h->flags = buf[1];
@@ -561,6 +630,7 @@ int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_
 	h->height = xport_get_be16(buf + 10);
 	h->n_tiles = xport_get_be32(buf + 12);
 	h->crc = xport_get_be32(buf + 16);
+	h->hdr_size = XPORT_TILES_HDR_SIZE;
 	if (h->tile_log2 < XPORT_TILES_LOG2_MIN || h->tile_log2 > XPORT_TILES_LOG2_MAX ||
 		h->width < 1 || h->height < 1 || h->width > XPORT_TILES_MAX_DIM ||
 		h->height > XPORT_TILES_MAX_DIM) {
@@ -807,7 +877,22 @@ static int apply_frame(struct xport_tile_decoder *dec, const uint8_t *buf, size_
 	if (r < 0) {
 		return r;
 	}
-	if (!format_ok(dst) || (uint32_t)pixman_image_get_width(dst) != h.width ||
+	if (!format_ok(dst)) {
+		return -EINVAL;
+	}
+	if (h.width == 0) {
+		/* A compact header: the frame is the size of its base. */
+		h.width = (uint32_t)pixman_image_get_width(dst);
+		h.height = (uint32_t)pixman_image_get_height(dst);
+		if (h.width < 1 || h.height < 1 || h.width > XPORT_TILES_MAX_DIM ||
+			h.height > XPORT_TILES_MAX_DIM) {
+			return -EINVAL;
+		}
+		if (h.n_tiles > (uint64_t)div_up(h.width, h.tile_log2) * div_up(h.height,
+			h.tile_log2)) {
+			return -EBADMSG;
+		}
+	} else if ((uint32_t)pixman_image_get_width(dst) != h.width ||
 		(uint32_t)pixman_image_get_height(dst) != h.height) {
 		return -EINVAL;
 	}
@@ -827,14 +912,14 @@ static int apply_frame(struct xport_tile_decoder *dec, const uint8_t *buf, size_
 		}
 		size_t n;
 		if (h.flags & XPORT_TILES_STREAM) {
-			r = stream_chunk(dec, buf + XPORT_TILES_HDR_SIZE, len - XPORT_TILES_HDR_SIZE,
+			r = stream_chunk(dec, buf + h.hdr_size, len - h.hdr_size,
 				h.flags & XPORT_TILES_CONT, cap + 1, &n);
 			if (r < 0) {
 				return r;
 			}
 		} else {
-			n = ZSTD_decompressDCtx(dec->zd, dec->packed, cap, buf + XPORT_TILES_HDR_SIZE,
-				len - XPORT_TILES_HDR_SIZE);
+			n = ZSTD_decompressDCtx(dec->zd, dec->packed, cap, buf + h.hdr_size,
+				len - h.hdr_size);
 			if (ZSTD_isError(n)) {
 				return -EBADMSG;
 			}

@@ -74,6 +74,17 @@
 
 #define XPORT_TILES_VERSION 1
 #define XPORT_TILES_HDR_SIZE 20
+/* The compact header of packed deltas (protocol version 5), big-endian:
+ *   0  1  version     2
+ *   1  1  flags       as above; XPORT_TILES_PACKED set
+ *   2  1  tile_log2
+ *   3  4  base_id
+ *   7  4  crc
+ *   11 .. n_tiles     LEB128, 1..3 bytes (>= 1)
+ * The frame's size is its base frame's (which the receiver holds): 12
+ * bytes for a small delta instead of 20. */
+#define XPORT_TILES_VERSION_COMPACT 2
+#define XPORT_TILES_HDR_COMPACT_FIXED 11
 #define XPORT_TILES_REC_SIZE 12
 #define XPORT_TILES_KEY 0x01
 #define XPORT_TILES_REFRESH 0x02
@@ -96,8 +107,9 @@ enum xport_tile_encoding {
 struct xport_tiles_header {
 	uint8_t flags;
 	uint8_t tile_log2;
+	uint8_t hdr_size; /* XPORT_TILES_HDR_SIZE, or the compact header's */
 	uint32_t base_id;
-	uint32_t width, height;
+	uint32_t width, height; /* 0 from a compact header: the base frame's */
 	uint32_t n_tiles;
 	uint32_t crc;
 };
@@ -177,7 +189,7 @@ size_t xport_tiles_max_payload(uint32_t width, uint32_t height, unsigned tile_lo
 
 /* --- decoder (client) --- */
 
-/* Parses and checks the frame header. Returns 0 or -EBADMSG. */
+/* Parses and checks the frame header, either form. Returns 0 or -EBADMSG. */
 int xport_tiles_parse_header(const uint8_t *buf, size_t len, struct xport_tiles_header *h);
 
 struct xport_tile_decoder;

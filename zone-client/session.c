@@ -775,8 +775,10 @@ static uint32_t back_crc(struct zc_session *s, bool key, pixman_region32_t *appl
 static void handle_frame(struct zc_session *s, const struct xport_reasm_frame *f)
 {
 	struct xport_tiles_header h;
-	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 || h.width != s->welcome.width ||
-		h.height != s->welcome.height || !(h.flags & XPORT_TILES_KEY) != !f->key) {
+	/* A compact header's size (0) is the base frame's: the zone's. */
+	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 ||
+		(h.width && (h.width != s->welcome.width || h.height != s->welcome.height)) ||
+		!(h.flags & XPORT_TILES_KEY) != !f->key) {
 		log_drop(s, "frame %u: bad payload header; dropped", f->frame_id);
 		drop_frame(s, true);
 		return;
@@ -1045,11 +1047,19 @@ static void handle_datagram(struct zc_session *s, uint8_t *buf, size_t len, uint
 		return;
 	}
 	struct xport_rtp_packet p;
-	if (xport_rtp_parse_ext(buf, len, s->welcome.ext_frame_id, s->welcome.ext_capture,
-		s->welcome.ext_stages, &p) < 0 || p.ssrc != s->welcome.ssrc) {
+	struct xport_rtp_ext_ids ids = { s->welcome.ext_frame_id, s->welcome.ext_capture,
+		s->welcome.ext_stages, s->welcome.version >= XPORT_CTL_VERSION_COMPACT };
+	if (xport_rtp_parse_ids(buf, len, &ids, &p) < 0 || p.ssrc != s->welcome.ssrc) {
 		s->stats.packets_rejected++;
 		log_drop(s, "bad media datagram (%zu bytes); dropped", len);
 		return;
+	}
+	if (!ids.capture) {
+		/* Version 5: the RTP timestamp is the capture time, on the
+		 * server's clock: now there, as near as this client knows. */
+		uint64_t server_now = s->ntp_clock ? now + (uint64_t)s->stats.clock_offset_ns : now;
+		p.capture_ns = xport_rtp_ts_90k_time(p.ts, s->welcome.rtp_ts_offset, server_now);
+		p.has_capture = true;
 	}
 	xport_rtp_rx_stats_update(&s->rx, p.seq, p.ts, xport_rtp_ts_90k(now, 0));
 	note_seq(s, p.seq);

@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "util/clock.h"
+
 /* One hour at 60 Hz. */
 #define MAX_SAMPLES (60 * 3600)
 
@@ -120,6 +122,9 @@ int zc_stats_write_json(struct zc_stats *s, const struct zc_stats_info *info, FI
 	fprintf(f, "{\n  \"zone\": ");
 	json_string(f, info->zone ? info->zone : "");
 	fprintf(f, ",\n  \"width\": %u,\n  \"height\": %u,\n", info->width, info->height);
+	/* When these numbers were taken (CLOCK_MONOTONIC): two snapshots
+	 * bound a window a caller can match with other clocks' events. */
+	fprintf(f, "  \"t_ns\": %llu,\n", (unsigned long long)zl_now_ns());
 	fprintf(f, "  \"frames_presented\": %llu,\n", (unsigned long long)s->frames_presented);
 	fprintf(f, "  \"frames_dropped\": %llu,\n", (unsigned long long)s->frames_dropped);
 	fprintf(f, "  \"crc_mismatches\": %llu,\n", (unsigned long long)s->crc_mismatches);

@@ -33,6 +33,7 @@ static void same(const struct xport_ctl_msg *a, const struct xport_ctl_msg *b)
 	case XPORT_CTL_WELCOME:
 		if (a->welcome.ssrc != b->welcome.ssrc || a->welcome.width != b->welcome.width ||
 			a->welcome.ext_capture != b->welcome.ext_capture ||
+			a->welcome.rtp_ts_offset != b->welcome.rtp_ts_offset ||
 			a->welcome.auth != b->welcome.auth ||
 			(a->welcome.auth && memcmp(a->welcome.server_proof, b->welcome.server_proof,
 				XPORT_CTL_PROOF) != 0)) {

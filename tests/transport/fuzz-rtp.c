@@ -23,6 +23,12 @@ static void decode(const struct xport_reasm_frame *f, struct xport_tile_decoder 
 		h.height > MAX_DIM) {
 		return;
 	}
+	if (h.width == 0) {
+		/* A compact header: the frame is its base's size, whatever the
+		 * receiver holds; take one from the input. */
+		h.width = 1 + (h.base_id & 0xff);
+		h.height = 1 + (h.base_id >> 8 & 0xff);
+	}
 	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)h.width,
 		(int)h.height, NULL, 0);
 	if (!img) {

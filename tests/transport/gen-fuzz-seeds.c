@@ -155,7 +155,7 @@ static size_t frame_records(uint8_t *out, const uint8_t *payload, size_t len, ui
 	for (unsigned i = 0; i < f.count; i++) {
 		uint8_t dg[XPORT_MEDIA_HDR_SIZE + 300];
 		size_t off, fl;
-		xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, NULL, dg, &off, &fl);
+		xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, NULL, false, dg, &off, &fl);
 		memcpy(dg + XPORT_MEDIA_HDR_SIZE, payload + off, fl);
 		if ((int)i == drop) {
 			continue;

@@ -389,6 +389,33 @@ static void test_auth_fields(void **state)
 	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
 	assert_int_equal(parse_rc(buf, len), -EBADMSG);
 	w.welcome.ext_stages = 0;
+	/* Version 5: always 88 bytes (the auth block zero without a key), the
+	 * RTP timestamp offset at 84, and no capture element allowed. */
+	w.welcome.version = 5;
+	w.welcome.rtp_ts_offset = 0xdeadbeef;
+	w.welcome.ext_capture = 0;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, XPORT_CTL_HDR_SIZE + XPORT_CTL_WELCOME_V5_SIZE);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.welcome.rtp_ts_offset, 0xdeadbeef);
+	assert_int_equal(out.welcome.ext_capture, 0);
+	assert_int_equal(out.welcome.auth, XPORT_CTL_AUTH_PSK);
+	w.welcome.auth = 0;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, XPORT_CTL_HDR_SIZE + XPORT_CTL_WELCOME_V5_SIZE);
+	parse_ok(buf, len, &out);
+	assert_int_equal(out.welcome.auth, 0);
+	assert_int_equal(out.welcome.rtp_ts_offset, 0xdeadbeef);
+	/* Cut to version 4's size: malformed. */
+	xport_put_le32(buf, XPORT_CTL_WELCOME_AUTH_SIZE);
+	assert_int_equal(parse_rc(buf, XPORT_CTL_HDR_SIZE + XPORT_CTL_WELCOME_AUTH_SIZE),
+		-EBADMSG);
+	/* Before version 5 a capture element is a must. */
+	w.welcome.version = 4;
+	assert_int_equal(xport_ctl_encode(&w, buf, sizeof(buf), &len), 0);
+	assert_int_equal(parse_rc(buf, len), -EBADMSG);
+	w.welcome.ext_capture = 2;
+	w.welcome.auth = XPORT_CTL_AUTH_PSK;
 	w.welcome.version = 2;
 
 	struct xport_ctl_msg a = { .type = XPORT_CTL_AUTH };

@@ -68,7 +68,7 @@ static void make_frame(struct frame *f, uint32_t id, size_t len, size_t frag, ui
 	f->count = m.count;
 	for (unsigned i = 0; i < m.count; i++) {
 		size_t off, n;
-		xport_media_packet(&m, i, SSRC, PT, (uint16_t)(seq0 + i), NULL, f->pkts[i].buf, &off, &n);
+		xport_media_packet(&m, i, SSRC, PT, (uint16_t)(seq0 + i), NULL, false, f->pkts[i].buf, &off, &n);
 		memcpy(f->pkts[i].buf + XPORT_MEDIA_HDR_SIZE, f->data + off, n);
 		f->pkts[i].len = XPORT_MEDIA_HDR_SIZE + n;
 	}

@@ -92,19 +92,136 @@ static void test_media_header_stages(void **state)
 		.frag = 1000, .count = 2 };
 	uint8_t hdr[XPORT_MEDIA_HDR_MAX];
 	size_t off, flen;
-	assert_int_equal(xport_media_packet(&f, 0, 9, 96, 1, us, hdr, &off, &flen),
+	assert_int_equal(xport_media_packet(&f, 0, 9, 96, 1, us, false, hdr, &off, &flen),
 		XPORT_MEDIA_HDR_SIZE);
 	assert_true(xport_media_stages_fit(&f));
-	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, hdr, &off, &flen),
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, false, hdr, &off, &flen),
 		XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_STAGES_EXTRA);
 	assert_int_equal(off, 1000);
 	assert_int_equal(flen, 992);
 	f.len = 1000 + 993; /* 8 bytes more would pass the MTU */
 	assert_false(xport_media_stages_fit(&f));
-	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, hdr, &off, &flen),
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, us, false, hdr, &off, &flen),
 		XPORT_MEDIA_HDR_SIZE);
-	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, NULL, hdr, &off, &flen),
+	assert_int_equal(xport_media_packet(&f, 1, 9, 96, 2, NULL, false, hdr, &off, &flen),
 		XPORT_MEDIA_HDR_SIZE);
+}
+
+/* Version 5's compact headers: no capture element (the RTP timestamp is
+ * the capture time), compact stages, the short payload header for a frame
+ * of one packet. */
+static void test_media_header_compact(void **state)
+{
+	struct xport_rtp_ext_ids ids = xport_media_ext_ids(true);
+	assert_int_equal(ids.capture, 0);
+	uint8_t buf[64];
+	struct xport_rtp_packet in = { .marker = true, .pt = 96, .seq = 7, .ssrc = 9,
+		.frame_id = 42, .has_stages = true, .stages_us = { 300, 350, 370 } };
+	/* 4 + 5 (frame id) + 1 + 2 + 1 + 1 (stages 300, +50, +20) = 14: 16. */
+	size_t hl = xport_rtp_write_media_header_ids(buf, &in, &ids);
+	assert_int_equal(hl, 12 + 16);
+	assert_int_equal(xport_get_be16(buf + 14), 3);
+	memcpy(buf + hl, "xy", 2);
+	struct xport_rtp_packet out;
+	assert_int_equal(xport_rtp_parse_ids(buf, hl + 2, &ids, &out), 0);
+	assert_true(out.has_stages && out.has_frame_id && !out.has_capture);
+	assert_int_equal(out.frame_id, 42);
+	assert_int_equal(out.stages_us[0], 300);
+	assert_int_equal(out.stages_us[1], 350);
+	assert_int_equal(out.stages_us[2], 370);
+	assert_int_equal(out.payload_len, 2);
+	/* Unknown, out of order, big: each value by itself. */
+	uint32_t cases[][3] = { { XPORT_RTP_STAGE_MAX, 40, 50 }, { 100, 90, 120 },
+		{ 10, 3000000, 3000100 }, { 0, 0, 0 }, { 20000, 40000, 2100000 } };
+	uint32_t want[][3] = { { XPORT_RTP_STAGE_MAX, 40, 50 }, { 100, XPORT_RTP_STAGE_MAX, 120 },
+		{ 10, XPORT_RTP_STAGE_MAX, XPORT_RTP_STAGE_MAX }, { 0, 0, 0 },
+		{ 20000, 40000, 2100000 } };
+	/* 3000100 - 10 is more than 2 s after the last known stage: unknown;
+	 * so is 3000000. */
+	for (unsigned i = 0; i < 5; i++) {
+		memcpy(in.stages_us, cases[i], sizeof(cases[i]));
+		hl = xport_rtp_write_media_header_ids(buf, &in, &ids);
+		assert_int_equal(xport_rtp_parse_ids(buf, hl, &ids, &out), 0);
+		assert_memory_equal(out.stages_us, want[i], sizeof(want[i]));
+	}
+	/* A 9-byte 24-bit element where compact is expected: the value runs
+	 * short or long, an error either way (so no misreading). */
+	in.stages_us[0] = 1;
+	in.stages_us[1] = 2;
+	in.stages_us[2] = 3;
+	xport_rtp_write_media_header_ext(buf, &in, 1, 2, 3);
+	assert_int_equal(xport_rtp_parse_ids(buf, XPORT_RTP_MEDIA_HDR_STAGES_SIZE, &ids, &out),
+		-EBADMSG);
+	/* Truncated LEB128: 0x80 ends the element. */
+	in.has_stages = false;
+	hl = xport_rtp_write_media_header_ids(buf, &in, &ids);
+	assert_int_equal(hl, 12 + 12);
+	buf[21] = (uint8_t)(3 << 4 | 3);
+	buf[22] = 0x81;
+	buf[23] = 0x01;
+	buf[24] = 0x01;
+	buf[25] = 0x80;
+	xport_put_be16(buf + 14, 3);
+	memset(buf + 26, 0, 2);
+	assert_int_equal(xport_rtp_parse_ids(buf, 28, &ids, &out), -EBADMSG);
+	buf[25] = 0x05;
+	assert_int_equal(xport_rtp_parse_ids(buf, 28, &ids, &out), 0);
+	assert_int_equal(out.stages_us[0], 128);
+	assert_int_equal(out.stages_us[1], 128);
+	assert_int_equal(out.stages_us[2], 132);
+
+	/* A frame of one packet: the short payload header; of two: the long. */
+	static uint8_t data[3000];
+	uint32_t us[3] = { 1, 2, 3 };
+	struct xport_media_frame f = { .frame_id = 5, .data = data, .len = 90, .frag = 1000,
+		.count = 1, .key = true };
+	uint8_t hdr[XPORT_MEDIA_HDR_MAX];
+	size_t off, flen;
+	hl = xport_media_packet(&f, 0, 9, 96, 1, us, true, hdr, &off, &flen);
+	assert_int_equal(hl, 12 + 16 + XPORT_MEDIA_PHDR_SHORT_SIZE);
+	assert_int_equal(off, 0);
+	assert_int_equal(flen, 90);
+	uint8_t pkt[200];
+	memcpy(pkt, hdr, hl);
+	memcpy(pkt + hl, data, flen);
+	assert_int_equal(xport_rtp_parse_ids(pkt, hl + flen, &ids, &out), 0);
+	struct xport_media_phdr ph;
+	size_t n;
+	assert_int_equal(xport_media_phdr_parse(out.payload, out.payload_len, &ph, &n), 0);
+	assert_int_equal(ph.total, 90);
+	assert_int_equal(ph.flags, XPORT_MEDIA_FLAG_KEY);
+	f.len = 1500;
+	f.count = 2;
+	assert_int_equal(xport_media_packet(&f, 0, 9, 96, 1, us, true, hdr, &off, &flen),
+		12 + 12 + XPORT_MEDIA_PHDR_SIZE);
+	assert_true(xport_media_packet(&f, 1, 9, 96, 2, us, true, hdr, &off, &flen) <=
+		XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_STAGES_EXTRA);
+}
+
+/* The capture time from the RTP timestamp: within 5.6 us, across the
+ * timestamp's wrap, from a reference hours away. */
+static void test_ts_time(void **state)
+{
+	uint64_t times[] = { 0, 11111, 1000000000ull, 47721858844444ull, 47721858855555ull,
+		86400000000000ull * 30 + 123456789 };
+	uint32_t offsets[] = { 0, 0xfffffff0u, 0x12345678u };
+	for (unsigned i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		for (unsigned j = 0; j < 3; j++) {
+			uint32_t ts = xport_rtp_ts_90k(times[i], offsets[j]);
+			int64_t nears[] = { 0, 5000000, -5000000, 3600000000000ll * 5,
+				-3600000000000ll * 5 };
+			for (unsigned k = 0; k < 5; k++) {
+				if (nears[k] < 0 && (uint64_t)-nears[k] > times[i]) {
+					continue;
+				}
+				uint64_t t = xport_rtp_ts_90k_time(ts, offsets[j],
+					times[i] + (uint64_t)nears[k]);
+				int64_t err = (int64_t)(t - times[i]);
+				assert_true(err >= -5556 && err <= 5556);
+				assert_int_equal(xport_rtp_ts_90k(t, offsets[j]), ts);
+			}
+		}
+	}
 }
 
 static void test_rtp_variants(void **state)
@@ -387,8 +504,27 @@ static void test_phdr(void **state)
 	assert_int_equal(xport_media_phdr_parse(buf, sizeof(buf), &o, &n), -EBADMSG);
 	h.total = 30;
 	xport_media_phdr_write(buf, &h);
-	buf[0] = 2;
+	buf[0] = 3;
 	assert_int_equal(xport_media_phdr_parse(buf, sizeof(buf), &o, &n), -EBADMSG);
+	/* The short header (version 5): one packet, the rest of it. */
+	buf[0] = XPORT_MEDIA_PHDR_VERSION_SHORT;
+	buf[1] = XPORT_MEDIA_FLAG_KEY;
+	assert_int_equal(xport_media_phdr_parse(buf, 3, &o, &n), 0);
+	assert_int_equal(o.size, XPORT_MEDIA_PHDR_SHORT_SIZE);
+	assert_int_equal(o.count, 1);
+	assert_int_equal(o.index, 0);
+	assert_int_equal(o.offset, 0);
+	assert_int_equal(o.total, 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(o.flags, XPORT_MEDIA_FLAG_KEY);
+	assert_true(xport_media_packet_fits(&o, n, 1400));
+	assert_int_equal(xport_media_phdr_parse(buf, sizeof(buf), &o, &n), 0);
+	assert_int_equal(n, sizeof(buf) - 2);
+	/* No fragment, or more than one packet's worth: bad. */
+	assert_int_equal(xport_media_phdr_parse(buf, 2, &o, &n), -EBADMSG);
+	assert_int_equal(xport_media_phdr_parse(buf, 3, &o, &n), 0);
+	assert_false(xport_media_packet_fits(&(struct xport_media_phdr){ .count = 1, .total = 1500,
+		.size = 2 }, 1500, 1400));
 
 	/* MTU arithmetic: IP + UDP + headers + fragment == MTU. */
 	assert_int_equal(xport_media_frag_size(1500, false) + 20 + 8 + XPORT_MEDIA_HDR_SIZE, 1500);
@@ -446,6 +582,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_media_header_round_trip),
 		cmocka_unit_test(test_media_header_stages),
+		cmocka_unit_test(test_media_header_compact),
+		cmocka_unit_test(test_ts_time),
 		cmocka_unit_test(test_rtp_variants),
 		cmocka_unit_test(test_demux),
 		cmocka_unit_test(test_rtcp_round_trip),

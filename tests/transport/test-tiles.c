@@ -520,6 +520,147 @@ static void test_packed(void **state)
 	pixman_image_unref(dst);
 }
 
+/* pack() with the compact header (version 2: no frame size, n as LEB128). */
+static uint8_t *pack_compact(const uint8_t *content, size_t clen, uint32_t n, size_t *len)
+{
+	size_t plain;
+	uint8_t *p = pack(content, clen, n, false, &plain);
+	size_t z = plain - XPORT_TILES_HDR_SIZE;
+	uint8_t *buf = malloc(16 + z);
+	buf[0] = XPORT_TILES_VERSION_COMPACT;
+	buf[1] = XPORT_TILES_PACKED;
+	buf[2] = 6;
+	xport_put_be32(buf + 3, 1);
+	xport_put_be32(buf + 7, 0);
+	size_t i = 11;
+	do {
+		buf[i++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+		n >>= 7;
+	} while (n);
+	memcpy(buf + i, p + XPORT_TILES_HDR_SIZE, z);
+	free(p);
+	*len = i + z;
+	return buf;
+}
+
+/* XOR rectangles (version 5): just the part of a tile that changed, in its
+ * bounds; and the compact header, whose frame size is the base's. */
+static void test_packed_rect(void **state)
+{
+	pixman_image_t *dst = sample_image(), *before = new_image(200, 100);
+	pixman_image_composite32(PIXMAN_OP_SRC, dst, NULL, before, 0, 0, 0, 0, 0, 0, 200, 100);
+	/* Tile (1,0): its rectangle x 2, y 3, 4x5 pixels, all flipped. */
+	const size_t data = 4 * 5 * 4;
+	uint8_t c[XPORT_TILES_REC_SIZE + 64 * 64 * 4 + 1];
+	memset(c, 0, sizeof(c));
+	xport_put_be16(c, 1);
+	c[4] = XPORT_TILE_XOR_RECT;
+	c[5] = 2;
+	c[6] = 3;
+	c[7] = 4;
+	xport_put_be32(c + 8, (uint32_t)data);
+	memset(c + XPORT_TILES_REC_SIZE, 0xff, data);
+	size_t one = XPORT_TILES_REC_SIZE + data, len;
+	uint8_t *buf = pack_compact(c, one, 1, &len);
+	struct xport_tiles_header h;
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), 0);
+	assert_int_equal(h.hdr_size, 12);
+	assert_int_equal(h.width, 0);
+	assert_int_equal(h.n_tiles, 1);
+	struct xport_tile_decoder *dec = xport_tile_decoder_create();
+	pixman_region32_t applied;
+	pixman_region32_init(&applied);
+	assert_int_equal(xport_tiles_apply(dec, buf, len, dst, &applied), 0);
+	/* Exactly the rectangle changed, and is what was applied. */
+	pixman_box32_t *e = pixman_region32_extents(&applied);
+	assert_int_equal(pixman_region32_n_rects(&applied), 1);
+	assert_true(e->x1 == 66 && e->y1 == 3 && e->x2 == 70 && e->y2 == 8);
+	uint32_t *d = pixman_image_get_data(dst), *o = pixman_image_get_data(before);
+	for (int y = 0; y < 100; y++) {
+		for (int x = 0; x < 200; x++) {
+			bool in = x >= 66 && x < 70 && y >= 3 && y < 8;
+			assert_int_equal(d[y * 200 + x], in ? ~o[y * 200 + x] : o[y * 200 + x]);
+		}
+	}
+	pixman_region32_fini(&applied);
+	xport_tile_decoder_destroy(dec);
+	free(buf);
+#define RECT_BAD(x, y, w, dlen) \
+	do { \
+		c[5] = x; \
+		c[6] = y; \
+		c[7] = w; \
+		xport_put_be32(c + 8, dlen); \
+		buf = pack_compact(c, XPORT_TILES_REC_SIZE + (dlen), 1, &len); \
+		assert_int_equal(apply_rc(buf, len, dst), -EBADMSG); \
+		free(buf); \
+	} while (0)
+	RECT_BAD(2, 3, 0, 0);           /* no width */
+	RECT_BAD(62, 3, 3, 3 * 4);      /* past the tile's right edge */
+	RECT_BAD(0, 64, 1, 4);          /* below the tile */
+	RECT_BAD(0, 60, 1, 5 * 4);      /* 5 rows from row 60 of 64 */
+	RECT_BAD(0, 0, 3, 5 * 4);       /* not whole rows */
+	RECT_BAD(0, 0, 3, 0);           /* no rows */
+	RECT_BAD(0, 36, 1, 64 * 4);     /* 64 rows from row 36 */
+#undef RECT_BAD
+	/* The last tile row is clipped: 100 - 64 = 36 rows; a rectangle to
+	 * its bottom is fine. */
+	xport_put_be16(c + 2, 1);
+	c[5] = 0;
+	c[6] = 30;
+	c[7] = 1;
+	xport_put_be32(c + 8, 6 * 4);
+	buf = pack_compact(c, XPORT_TILES_REC_SIZE + 6 * 4, 1, &len);
+	assert_int_equal(apply_rc(buf, len, dst), 0);
+	free(buf);
+	c[6] = 31;
+	buf = pack_compact(c, XPORT_TILES_REC_SIZE + 6 * 4, 1, &len);
+	assert_int_equal(apply_rc(buf, len, dst), -EBADMSG);
+	free(buf);
+	/* Only inside packed frames: an unpacked XOR rectangle is bad. */
+	uint8_t plain[XPORT_TILES_HDR_SIZE + XPORT_TILES_REC_SIZE + 24];
+	memset(plain, 0, sizeof(plain));
+	plain[0] = XPORT_TILES_VERSION;
+	plain[2] = 6;
+	xport_put_be32(plain + 4, 1);
+	xport_put_be16(plain + 8, 200);
+	xport_put_be16(plain + 10, 100);
+	xport_put_be32(plain + 12, 1);
+	memcpy(plain + XPORT_TILES_HDR_SIZE, c, XPORT_TILES_REC_SIZE);
+	assert_int_equal(apply_rc(plain, sizeof(plain), dst), -EBADMSG);
+
+	/* Compact headers that are not. */
+	c[6] = 0;
+	buf = pack_compact(c, XPORT_TILES_REC_SIZE + 6 * 4, 1, &len);
+	assert_int_equal(apply_rc(buf, len, dst), 0);
+	buf[1] = 0; /* not packed */
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), -EBADMSG);
+	buf[1] = XPORT_TILES_PACKED | XPORT_TILES_KEY;
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), -EBADMSG);
+	buf[1] = XPORT_TILES_PACKED;
+	buf[2] = 8; /* tile 256 */
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), -EBADMSG);
+	buf[2] = 6;
+	buf[11] = 0; /* no records */
+	assert_int_equal(xport_tiles_parse_header(buf, len, &h), -EBADMSG);
+	buf[11] = 1;
+	assert_int_equal(xport_tiles_parse_header(buf, 12, &h), -EBADMSG); /* no data */
+	assert_int_equal(xport_tiles_parse_header(buf, 11, &h), -EBADMSG); /* no n_tiles */
+	free(buf);
+	/* n_tiles: 3 LEB128 bytes at most; more tiles than the frame has is
+	 * bad once the frame (the base) is known. */
+	uint8_t leb[16] = { XPORT_TILES_VERSION_COMPACT, XPORT_TILES_PACKED, 6, 0, 0, 0, 1, 0, 0, 0,
+		0, 0x80, 0x80, 0x80, 0x01, 0x00 };
+	assert_int_equal(xport_tiles_parse_header(leb, sizeof(leb), &h), -EBADMSG);
+	leb[13] = 0x01;
+	assert_int_equal(xport_tiles_parse_header(leb, sizeof(leb), &h), 0);
+	assert_int_equal(h.n_tiles, 1u << 14);
+	assert_int_equal(h.hdr_size, 14);
+	assert_int_equal(apply_rc(leb, sizeof(leb), dst), -EBADMSG); /* 8 tiles in 200x100 */
+	pixman_image_unref(before);
+	pixman_image_unref(dst);
+}
+
 /* The delta stream: chunks continue one zstd frame for receivers that have
  * every chunk before; a receiver that does not (joined, dropped a frame,
  * applied a key frame) cannot decode a CONT chunk, and decodes again from
@@ -984,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_random_corruption),
 		cmocka_unit_test(test_packed),
+		cmocka_unit_test(test_packed_rect),
 		cmocka_unit_test(test_packed_size),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_diff_full_damage),

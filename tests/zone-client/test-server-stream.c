@@ -60,6 +60,7 @@ struct receiver {
 	uint32_t version;       /* HELLO's (0: XPORT_CTL_VERSION) */
 	unsigned packed;        /* packed deltas applied */
 	unsigned stages_inband; /* last packets with the stages element */
+	unsigned short_hdr;     /* packets with the short payload header (version 5) */
 	unsigned stages_app;    /* RTCP APP STAGES */
 	unsigned rtcp_app_only; /* reduced-size RTCP: an APP alone */
 	unsigned bad;    /* frames that did not apply: always a failure */
@@ -79,7 +80,8 @@ static void rx_frame(struct receiver *r, const struct xport_reasm_frame *f)
 		return;
 	}
 	struct xport_tiles_header h;
-	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 || h.width != W || h.height != H) {
+	if (xport_tiles_parse_header(f->data, f->len, &h) < 0 ||
+		(h.width && (h.width != W || h.height != H))) {
 		r->bad++;
 		return;
 	}
@@ -152,9 +154,21 @@ static void on_udp(void *data, int fd, uint32_t events)
 			}
 			continue;
 		}
-		if (!r->welcomed || xport_rtp_parse_ext(buf, (size_t)n, r->w.ext_frame_id,
-			r->w.ext_capture, r->w.ext_stages, &p) < 0) {
+		struct xport_rtp_ext_ids ids = { r->w.ext_frame_id, r->w.ext_capture,
+			r->w.ext_stages, r->w.version >= XPORT_CTL_VERSION_COMPACT };
+		if (!r->welcomed || xport_rtp_parse_ids(buf, (size_t)n, &ids, &p) < 0) {
 			continue; /* media before WELCOME was read */
+		}
+		if (!ids.capture) {
+			/* Version 5: the capture time is the RTP timestamp's, just
+			 * before now on this (the server's) clock. */
+			uint64_t now = zl_now_ns();
+			p.capture_ns = xport_rtp_ts_90k_time(p.ts, r->w.rtp_ts_offset, now);
+			p.has_capture = true;
+			if (p.capture_ns > now + 6000 || now - p.capture_ns > 1000000000ull) {
+				r->bad++;
+			}
+			r->short_hdr += p.payload_len > 0 && p.payload[0] == XPORT_MEDIA_PHDR_VERSION_SHORT;
 		}
 		if (p.has_stages) {
 			/* Only on a frame's last packet, in the order of the stages. */
@@ -658,6 +672,9 @@ static void test_versions(void **state)
 	assert_true(a.stages_inband - a_inband >= 6);
 	assert_true(c.stages_inband - c_inband >= 6);
 	assert_int_equal(a.stages_app + c.stages_app, 0);
+	/* Small frames in one packet each: the short payload header for 5. */
+	assert_true(a.short_hdr >= 6);
+	assert_int_equal(b.short_hdr + c.short_hdr, 0);
 	assert_int_equal(b.stages_inband, 0);
 	assert_true(b.stages_app - b_app >= 6);
 	assert_int_equal(a.lost + b.lost + c.lost, 0);
