@@ -2,6 +2,8 @@
 #ifndef XPORT_BYTES_H
 #define XPORT_BYTES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Fixed-width field access at any alignment. The control protocol is
@@ -101,6 +103,37 @@ static inline int32_t xport_serial32_diff(uint32_t a, uint32_t b)
 static inline int16_t xport_serial16_diff(uint16_t a, uint16_t b)
 {
 	return (int16_t)(uint16_t)(a - b);
+}
+
+/* Unsigned LEB128 (7 bits a byte, low first, bit 7: more) of at most 3
+ * bytes, so up to XPORT_LEB128_MAX: reads one value at p[*i..len),
+ * advancing *i; returns false if it runs past len or 3 bytes. */
+#define XPORT_LEB128_MAX 0x1fffffu
+static inline bool xport_get_leb128(const uint8_t *p, size_t len, size_t *i, uint32_t *v)
+{
+	*v = 0;
+	for (unsigned shift = 0; shift < 21; shift += 7) {
+		if (*i == len) {
+			return false;
+		}
+		uint8_t b = p[(*i)++];
+		*v |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Writes v (at most XPORT_LEB128_MAX) as LEB128; returns its bytes, 1..3. */
+static inline size_t xport_put_leb128(uint8_t *p, uint32_t v)
+{
+	size_t i = 0;
+	do {
+		p[i++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return i;
 }
 
 #endif

@@ -21,22 +21,14 @@ bool xport_rtp_is_rtcp(const uint8_t *buf, size_t len)
  * before it (capture for the first), or 0: unknown; filling exactly n
  * bytes. out: microseconds after capture, XPORT_RTP_STAGE_MAX unknown or
  * beyond. Returns 0 or -EBADMSG. */
-#define COMPACT_STAGE_MAX 0x1fffffu /* 21 bits: 3 LEB128 bytes */
 static int parse_compact_stages(const uint8_t *p, size_t n, uint32_t out[3])
 {
 	size_t i = 0;
 	uint32_t base = 0;
 	for (unsigned k = 0; k < 3; k++) {
-		uint32_t v = 0;
-		for (unsigned shift = 0;; shift += 7) {
-			if (i == n || shift == 21) {
-				return -EBADMSG;
-			}
-			uint8_t b = p[i++];
-			v |= (uint32_t)(b & 0x7f) << shift;
-			if (!(b & 0x80)) {
-				break;
-			}
+		uint32_t v;
+		if (!xport_get_leb128(p, n, &i, &v)) {
+			return -EBADMSG;
 		}
 		if (v == 0) {
 			out[k] = XPORT_RTP_STAGE_MAX;
@@ -58,14 +50,11 @@ static size_t write_compact_stages(uint8_t *p, const uint32_t us[3])
 	for (unsigned k = 0; k < 3; k++) {
 		uint32_t v = 0;
 		if (us[k] < XPORT_RTP_STAGE_MAX && us[k] >= base &&
-			us[k] - base < COMPACT_STAGE_MAX) {
+			us[k] - base < XPORT_LEB128_MAX) {
 			v = us[k] - base + 1;
 			base = us[k];
 		}
-		do {
-			p[i++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-			v >>= 7;
-		} while (v);
+		i += xport_put_leb128(p + i, v);
 	}
 	return i;
 }
@@ -194,8 +183,9 @@ int xport_rtp_parse_ids(const uint8_t *buf, size_t len, const struct xport_rtp_e
 	return 0;
 }
 
-void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p,
-	uint8_t ext_frame_id, uint8_t ext_capture)
+/* The RTP header and the one-byte extension's profile (its length, at 14,
+ * is the caller's). */
+static void put_rtp_header(uint8_t *buf, const struct xport_rtp_packet *p)
 {
 	buf[0] = XPORT_RTP_VERSION << 6 | 0x10; /* X=1, P=0, CC=0 */
 	buf[1] = (uint8_t)((p->marker ? 0x80 : 0) | (p->pt & 0x7f));
@@ -203,6 +193,12 @@ void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p
 	xport_put_be32(buf + 4, p->ts);
 	xport_put_be32(buf + 8, p->ssrc);
 	xport_put_be16(buf + 12, XPORT_RTP_EXT_ONE_BYTE);
+}
+
+void xport_rtp_write_media_header(uint8_t *buf, const struct xport_rtp_packet *p,
+	uint8_t ext_frame_id, uint8_t ext_capture)
+{
+	put_rtp_header(buf, p);
 	xport_put_be16(buf + 14, 4); /* 16 bytes of elements */
 	buf[16] = (uint8_t)(ext_frame_id << 4 | (4 - 1));
 	xport_put_be32(buf + 17, p->frame_id);
@@ -236,12 +232,7 @@ size_t xport_rtp_write_media_header_ids(uint8_t *buf, const struct xport_rtp_pac
 		return xport_rtp_write_media_header_ext(buf, p, ids->frame_id, ids->capture,
 			ids->stages);
 	}
-	buf[0] = XPORT_RTP_VERSION << 6 | 0x10; /* X=1, P=0, CC=0 */
-	buf[1] = (uint8_t)((p->marker ? 0x80 : 0) | (p->pt & 0x7f));
-	xport_put_be16(buf + 2, p->seq);
-	xport_put_be32(buf + 4, p->ts);
-	xport_put_be32(buf + 8, p->ssrc);
-	xport_put_be16(buf + 12, XPORT_RTP_EXT_ONE_BYTE);
+	put_rtp_header(buf, p);
 	size_t n = 16;
 	buf[n++] = (uint8_t)(ids->frame_id << 4 | (4 - 1));
 	xport_put_be32(buf + n, p->frame_id);

@@ -306,11 +306,7 @@ static void put_compact_header(const struct xport_tile_encoder *enc, uint8_t *bu
 	buf[2] = (uint8_t)enc->log2;
 	xport_put_be32(buf + 3, base_id);
 	xport_put_be32(buf + 7, crc);
-	size_t i = XPORT_TILES_HDR_COMPACT_FIXED;
-	do {
-		buf[i++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-		n >>= 7;
-	} while (n);
+	xport_put_leb128(buf + XPORT_TILES_HDR_COMPACT_FIXED, (uint32_t)n);
 }
 
 /* Encodes the tiles list[0..n) (every tile in order when list is NULL)
@@ -592,18 +588,11 @@ static int parse_compact_header(const uint8_t *buf, size_t len, struct xport_til
 	h->base_id = xport_get_be32(buf + 3);
 	h->crc = xport_get_be32(buf + 7);
 	h->width = h->height = 0;
-	uint32_t n = 0;
+	uint32_t n;
 	size_t i = XPORT_TILES_HDR_COMPACT_FIXED;
-	for (unsigned shift = 0;; shift += 7) {
-		/* At most 3 bytes: (16384 / 16)^2 = 2^20 tiles. */
-		if (i == len || shift == 21) {
-			return -EBADMSG;
-		}
-		uint8_t b = buf[i++];
-		n |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			break;
-		}
+	/* At most 3 bytes: (16384 / 16)^2 = 2^20 tiles. */
+	if (!xport_get_leb128(buf, len, &i, &n)) {
+		return -EBADMSG;
 	}
 	h->n_tiles = n;
 	h->hdr_size = (uint8_t)i;
