@@ -445,6 +445,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 	struct iovec iov[BURST][2];
 	uint8_t hdrs[BURST][XPORT_MEDIA_HDR_MAX];
 	bool inband[BURST];
+	uint32_t octets[BURST]; /* RTP payload octets: payload header and fragment */
 	union {
 		char buf[XPORT_NET_TXTIME_CMSG_SPACE];
 		struct cmsghdr align;
@@ -482,6 +483,9 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			&len);
 		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = hlen };
 		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
+		/* The RTP header with its extension (12 + 4 + 4 * length) is
+		 * shorter for version 5 sessions than XPORT_RTP_MEDIA_HDR_SIZE. */
+		octets[n] = (uint32_t)(hlen - (16 + 4 * (size_t)xport_get_be16(hdrs[n] + 14)) + len);
 		if (c->srtp) {
 			/* The frame's bytes are shared by every client: each
 			 * packet is protected in a copy. */
@@ -531,9 +535,9 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 		}
 		c->packets_sent++;
 		size_t dgram = msgs[i].msg_hdr.msg_iov[0].iov_len + msgs[i].msg_hdr.msg_iov[1].iov_len;
-		/* RTP payload octets (RFC 3550): what follows the RTP header. */
-		c->octets_sent += (uint32_t)(dgram - (inband[i] ? XPORT_RTP_MEDIA_HDR_STAGES_SIZE :
-			XPORT_RTP_MEDIA_HDR_SIZE));
+		/* RTP payload octets (RFC 3550): what follows the RTP header (and
+		 * precedes an SRTP tag). */
+		c->octets_sent += octets[i];
 		z->stats.packets++;
 		z->stats.bytes += dgram;
 		c->seq++;

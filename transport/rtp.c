@@ -242,10 +242,19 @@ size_t xport_rtp_write_media_header_ids(uint8_t *buf, const struct xport_rtp_pac
 		xport_put_be64(buf + n, p->capture_ns);
 		n += 8;
 	}
-	if (p->has_stages && ids->stages) {
+	if (p->has_stages && ids->stages && ids->stages_compact) {
 		size_t len = write_compact_stages(buf + n + 1, p->stages_us);
 		buf[n] = (uint8_t)(ids->stages << 4 | (len - 1));
 		n += 1 + len;
+	} else if (p->has_stages && ids->stages) {
+		/* No capture element, 24-bit stages: the form the parser expects
+		 * of ids that are not compact. */
+		buf[n++] = (uint8_t)(ids->stages << 4 | (9 - 1));
+		for (unsigned k = 0; k < 3; k++) {
+			xport_put_be24(buf + n, p->stages_us[k] > XPORT_RTP_STAGE_MAX ?
+				XPORT_RTP_STAGE_MAX : p->stages_us[k]);
+			n += 3;
+		}
 	}
 	while (n % 4) {
 		buf[n++] = 0; /* padding */

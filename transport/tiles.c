@@ -16,6 +16,8 @@
 /* Tile pixels travel as little-endian x8r8g8b8 words, which is the memory
  * layout of pixman's x8r8g8b8 on this host; a big-endian port would swap. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tile pixels assume a little-endian host");
+/* An XOR rectangle's x, y and width are one byte each. */
+_Static_assert(XPORT_TILES_LOG2_MAX <= 7, "tile edges up to 128");
 
 struct xport_tile_encoder {
 	uint32_t width, height;

@@ -114,7 +114,9 @@ static void tiles_seeds(void)
 	buf = encode(img, NULL, true, 0, &len, 6);
 	put("fuzz-tiles", "key-130x70-t64", buf, len);
 	free(buf);
-	/* A packed delta (XOR records, zstd): two boxes change. */
+	/* A packed delta (XOR records, zstd): two boxes change. Its compact
+	 * header has no frame size: fuzz-tiles takes 1 + the base id's low
+	 * bytes, here 130x70. */
 	struct xport_tile_encoder *enc = xport_tile_encoder_create(130, 70, 6);
 	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
 		exit(1);
@@ -125,7 +127,8 @@ static void tiles_seeds(void)
 	pixman_region32_t all;
 	pixman_region32_init_rect(&all, 0, 0, 130, 70);
 	if (xport_tile_encoder_diff(enc, img, &all, true) != 2 ||
-		xport_tile_encode_packed(enc, 0, 7, xport_tiles_image_crc(img), &buf, &len) < 0) {
+		xport_tile_encode_packed(enc, 0, (69u << 8) | 129u, xport_tiles_image_crc(img), &buf,
+			&len) < 0) {
 		exit(1);
 	}
 	put("fuzz-tiles", "packed-130x70-t64", buf, len);
@@ -145,27 +148,39 @@ static size_t record(uint8_t *out, uint8_t flags, const uint8_t *dg, size_t len)
 	return 3 + len;
 }
 
-static size_t frame_records(uint8_t *out, const uint8_t *payload, size_t len, uint32_t id,
-	bool key, uint16_t *seq, int drop, int dup)
+static size_t frame_records_v(uint8_t *out, const uint8_t *payload, size_t len, uint32_t id,
+	bool key, uint16_t *seq, int drop, int dup, bool compact, uint8_t flags0)
 {
-	struct xport_media_frame f = { .frame_id = id, .capture_ns = 1000000ull * id,
-		.rtp_ts = id * 1500, .key = key, .data = payload, .len = len, .frag = 300 };
+	/* A version 5 session's capture time is its RTP timestamp's. */
+	uint64_t capture = 1000000ull * id;
+	struct xport_media_frame f = { .frame_id = id, .capture_ns = capture,
+		.rtp_ts = compact ? xport_rtp_ts_90k(capture, 0x9e3779b9u) : id * 1500, .key = key,
+		.data = payload, .len = len, .frag = 300 };
 	f.count = xport_media_packet_count(len, f.frag);
+	/* Version 5: stages in the last packet (compact), as gpu-server sends. */
+	const uint32_t us[3] = { 300, 350, 370 };
 	size_t n = 0;
 	for (unsigned i = 0; i < f.count; i++) {
-		uint8_t dg[XPORT_MEDIA_HDR_SIZE + 300];
+		uint8_t dg[XPORT_MEDIA_HDR_MAX + 300];
 		size_t off, fl;
-		xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, NULL, false, dg, &off, &fl);
-		memcpy(dg + XPORT_MEDIA_HDR_SIZE, payload + off, fl);
+		size_t hl = xport_media_packet(&f, i, 0x5eed5eedu, 96, (*seq)++, compact ? us : NULL,
+			compact, dg, &off, &fl);
+		memcpy(dg + hl, payload + off, fl);
 		if ((int)i == drop) {
 			continue;
 		}
-		n += record(out + n, 0, dg, XPORT_MEDIA_HDR_SIZE + fl);
+		n += record(out + n, n == 0 ? flags0 : 0, dg, hl + fl);
 		if ((int)i == dup) {
-			n += record(out + n, 0, dg, XPORT_MEDIA_HDR_SIZE + fl);
+			n += record(out + n, 0, dg, hl + fl);
 		}
 	}
 	return n;
+}
+
+static size_t frame_records(uint8_t *out, const uint8_t *payload, size_t len, uint32_t id,
+	bool key, uint16_t *seq, int drop, int dup)
+{
+	return frame_records_v(out, payload, len, id, key, seq, drop, dup, false, 0);
 }
 
 static void rtp_seeds(void)
@@ -192,6 +207,34 @@ static void rtp_seeds(void)
 	n += record(out + n, 1, rtcp, a + b);
 	n += frame_records(out + n, key, klen, 21, true, &seq, -1, -1);
 	put("fuzz-rtp", "loss-expire-rtcp", out, n);
+	/* Version 5 (flags bit 7 of the first record): a key frame of several
+	 * packets, then a packed delta in one packet (short payload header,
+	 * compact tiles header) whose base id fuzz-rtp reads as 40x24. */
+	const uint32_t base = (23u << 8) | 39u;
+	struct xport_tile_encoder *enc = xport_tile_encoder_create(40, 24, 4);
+	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
+		exit(1);
+	}
+	uint32_t *px = pixman_image_get_data(img);
+	px[3 * 40 + 5] ^= 0xffffffu;
+	px[4 * 40 + 6] ^= 0xffffffu;
+	px[20 * 40 + 33] ^= 0x00ff00u;
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, 40, 24);
+	uint8_t *packed;
+	size_t plen;
+	if (xport_tile_encoder_diff(enc, img, &all, true) != 2 ||
+		xport_tile_encode_packed(enc, 0, base, xport_tiles_image_crc(img), &packed, &plen) < 0 ||
+		packed[0] != XPORT_TILES_VERSION_COMPACT) {
+		exit(1);
+	}
+	seq = 65533;
+	n = frame_records_v(out, key, klen, base, true, &seq, -1, -1, true, 0x80);
+	n += frame_records_v(out + n, packed, plen, base + 1, false, &seq, -1, 0, true, 0);
+	put("fuzz-rtp", "v5-key-packed", out, n);
+	free(packed);
+	pixman_region32_fini(&all);
+	xport_tile_encoder_destroy(enc);
 	free(key);
 	free(delta);
 	pixman_region32_fini(&damage);

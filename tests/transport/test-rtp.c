@@ -196,6 +196,26 @@ static void test_media_header_compact(void **state)
 		12 + 12 + XPORT_MEDIA_PHDR_SIZE);
 	assert_true(xport_media_packet(&f, 1, 9, 96, 2, us, true, hdr, &off, &flen) <=
 		XPORT_MEDIA_HDR_SIZE + XPORT_MEDIA_STAGES_EXTRA);
+
+	/* Every form the ids name round-trips: with and without the capture
+	 * element, 24-bit or compact stages. */
+	for (unsigned form = 0; form < 4; form++) {
+		struct xport_rtp_ext_ids fi = { 1, form & 1 ? 2 : 0, 3, form & 2 };
+		struct xport_rtp_packet w = { .marker = true, .pt = 96, .seq = 7, .ts = 0xfffffffeu,
+			.ssrc = 9, .frame_id = 43, .capture_ns = 123456789, .has_stages = true,
+			.stages_us = { 300, 350, 2500000 } };
+		uint8_t b[XPORT_RTP_MEDIA_HDR_STAGES_SIZE];
+		hl = xport_rtp_write_media_header_ids(b, &w, &fi);
+		assert_true(hl <= sizeof(b) && hl % 4 == 0);
+		assert_int_equal(xport_rtp_parse_ids(b, hl, &fi, &out), 0);
+		assert_int_equal(out.frame_id, 43);
+		assert_int_equal(out.ts, 0xfffffffeu);
+		assert_true(out.has_stages);
+		assert_int_equal(out.has_capture, (form & 1) != 0);
+		assert_int_equal(out.stages_us[1], 350);
+		/* 2.15 s after the stage before: compact says unknown. */
+		assert_int_equal(out.stages_us[2], form & 2 ? XPORT_RTP_STAGE_MAX : 2500000);
+	}
 }
 
 /* The capture time from the RTP timestamp: within 5.6 us, across the
