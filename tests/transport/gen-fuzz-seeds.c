@@ -97,6 +97,35 @@ static uint8_t *encode(pixman_image_t *img, const pixman_region32_t *damage, boo
 	return buf;
 }
 
+/* A packed delta (XOR records, zstd; compact header) of img after the
+ * pixels changes[i][0] were XORed with changes[i][1] (img keeps them),
+ * against base: n_tiles tiles must differ. Exits on failure. */
+static uint8_t *packed_delta(pixman_image_t *img, unsigned tile_log2, uint32_t base,
+	const uint32_t (*changes)[2], unsigned n, int n_tiles, size_t *len)
+{
+	int w = pixman_image_get_width(img), h = pixman_image_get_height(img);
+	struct xport_tile_encoder *enc = xport_tile_encoder_create((uint32_t)w, (uint32_t)h,
+		tile_log2);
+	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
+		exit(1);
+	}
+	uint32_t *px = pixman_image_get_data(img);
+	for (unsigned i = 0; i < n; i++) {
+		px[changes[i][0]] ^= changes[i][1];
+	}
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, w, h);
+	uint8_t *buf;
+	if (xport_tile_encoder_diff(enc, img, &all, true) != n_tiles ||
+		xport_tile_encode_packed(enc, 0, base, xport_tiles_image_crc(img), &buf, len) < 0 ||
+		buf[0] != XPORT_TILES_VERSION_COMPACT) {
+		exit(1);
+	}
+	pixman_region32_fini(&all);
+	xport_tile_encoder_destroy(enc);
+	return buf;
+}
+
 static void tiles_seeds(void)
 {
 	pixman_image_t *img = pattern(40, 24);
@@ -117,24 +146,11 @@ static void tiles_seeds(void)
 	/* A packed delta (XOR records, zstd): two boxes change. Its compact
 	 * header has no frame size: fuzz-tiles takes 1 + the base id's low
 	 * bytes, here 130x70. */
-	struct xport_tile_encoder *enc = xport_tile_encoder_create(130, 70, 6);
-	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
-		exit(1);
-	}
-	uint32_t *px = pixman_image_get_data(img);
-	px[5 * 130 + 5] ^= 0xffffffu;
-	px[66 * 130 + 100] ^= 0x00ff00u;
-	pixman_region32_t all;
-	pixman_region32_init_rect(&all, 0, 0, 130, 70);
-	if (xport_tile_encoder_diff(enc, img, &all, true) != 2 ||
-		xport_tile_encode_packed(enc, 0, (69u << 8) | 129u, xport_tiles_image_crc(img), &buf,
-			&len) < 0) {
-		exit(1);
-	}
+	buf = packed_delta(img, 6, (69u << 8) | 129u,
+		(const uint32_t[][2]){ { 5 * 130 + 5, 0xffffffu }, { 66 * 130 + 100, 0x00ff00u } }, 2,
+		2, &len);
 	put("fuzz-tiles", "packed-130x70-t64", buf, len);
 	free(buf);
-	pixman_region32_fini(&all);
-	xport_tile_encoder_destroy(enc);
 	pixman_region32_fini(&damage);
 	pixman_image_unref(img);
 }
@@ -211,30 +227,14 @@ static void rtp_seeds(void)
 	 * packets, then a packed delta in one packet (short payload header,
 	 * compact tiles header) whose base id fuzz-rtp reads as 40x24. */
 	const uint32_t base = (23u << 8) | 39u;
-	struct xport_tile_encoder *enc = xport_tile_encoder_create(40, 24, 4);
-	if (!enc || xport_tile_encoder_diff(enc, img, NULL, true) < 0) {
-		exit(1);
-	}
-	uint32_t *px = pixman_image_get_data(img);
-	px[3 * 40 + 5] ^= 0xffffffu;
-	px[4 * 40 + 6] ^= 0xffffffu;
-	px[20 * 40 + 33] ^= 0x00ff00u;
-	pixman_region32_t all;
-	pixman_region32_init_rect(&all, 0, 0, 40, 24);
-	uint8_t *packed;
 	size_t plen;
-	if (xport_tile_encoder_diff(enc, img, &all, true) != 2 ||
-		xport_tile_encode_packed(enc, 0, base, xport_tiles_image_crc(img), &packed, &plen) < 0 ||
-		packed[0] != XPORT_TILES_VERSION_COMPACT) {
-		exit(1);
-	}
+	uint8_t *packed = packed_delta(img, 4, base, (const uint32_t[][2]){ { 3 * 40 + 5, 0xffffffu },
+		{ 4 * 40 + 6, 0xffffffu }, { 20 * 40 + 33, 0x00ff00u } }, 3, 2, &plen);
 	seq = 65533;
 	n = frame_records_v(out, key, klen, base, true, &seq, -1, -1, true, 0x80);
 	n += frame_records_v(out + n, packed, plen, base + 1, false, &seq, -1, 0, true, 0);
 	put("fuzz-rtp", "v5-key-packed", out, n);
 	free(packed);
-	pixman_region32_fini(&all);
-	xport_tile_encoder_destroy(enc);
 	free(key);
 	free(delta);
 	pixman_region32_fini(&damage);
