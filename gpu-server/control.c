@@ -483,9 +483,7 @@ static bool client_send_burst(struct gs_zone *z, struct gs_client *c)
 			&len);
 		iov[n][0] = (struct iovec){ .iov_base = hdrs[n], .iov_len = hlen };
 		iov[n][1] = (struct iovec){ .iov_base = (void *)(f->m.data + off), .iov_len = len };
-		/* The RTP header with its extension (12 + 4 + 4 * length) is
-		 * shorter for version 5 sessions than XPORT_RTP_MEDIA_HDR_SIZE. */
-		octets[n] = (uint32_t)(hlen - (16 + 4 * (size_t)xport_get_be16(hdrs[n] + 14)) + len);
+		octets[n] = (uint32_t)(hlen - xport_rtp_header_size(hdrs[n]) + len);
 		if (c->srtp) {
 			/* The frame's bytes are shared by every client: each
 			 * packet is protected in a copy. */

@@ -269,6 +269,12 @@ uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset)
 	return (uint32_t)(t_ns / 100000 * 9 + (t_ns % 100000) * 9 / 100000) + offset;
 }
 
+size_t xport_rtp_header_size(const uint8_t *buf)
+{
+	size_t n = XPORT_RTP_HDR_SIZE + 4 * (size_t)(buf[0] & 0x0f);
+	return (buf[0] & 0x10) ? n + 4 + 4 * (size_t)xport_get_be16(buf + n + 2) : n;
+}
+
 uint64_t xport_rtp_ts_90k_time(uint32_t ts, uint32_t offset, uint64_t near_ns)
 {
 	uint64_t near_ticks = near_ns / 100000 * 9 + (near_ns % 100000) * 9 / 100000;

@@ -90,6 +90,10 @@ size_t xport_rtp_write_media_header_ext(uint8_t *buf, const struct xport_rtp_pac
 size_t xport_rtp_write_media_header_ids(uint8_t *buf, const struct xport_rtp_packet *p,
 	const struct xport_rtp_ext_ids *ids);
 
+/* The size of the RTP header (with CSRCs and extension) at the start of a
+ * packet this code wrote or parsed: where its payload starts. */
+size_t xport_rtp_header_size(const uint8_t *buf);
+
 /* RTP timestamp of a CLOCK_MONOTONIC time at 90 kHz plus a random offset. */
 uint32_t xport_rtp_ts_90k(uint64_t t_ns, uint32_t offset);
 

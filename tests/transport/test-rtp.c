@@ -120,6 +120,7 @@ static void test_media_header_compact(void **state)
 	/* 4 + 5 (frame id) + 1 + 2 + 1 + 1 (stages 300, +50, +20) = 14: 16. */
 	size_t hl = xport_rtp_write_media_header_ids(buf, &in, &ids);
 	assert_int_equal(hl, 12 + 16);
+	assert_int_equal(xport_rtp_header_size(buf), hl);
 	assert_int_equal(xport_get_be16(buf + 14), 3);
 	memcpy(buf + hl, "xy", 2);
 	struct xport_rtp_packet out;
